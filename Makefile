@@ -1,0 +1,64 @@
+# Boomerang: `make demo` to try it, `make test` to check it. Nothing else to install by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint typecheck pytest browser bench install install-dev clean help
+
+help:
+	@echo "make demo   install into $(VENV), load the demo company (once), serve on http://$${BOOMERANG_HOST:-127.0.0.1}:$${BOOMERANG_PORT:-8000}"
+	@echo "make test   install with dev extras, run ruff, mypy and the whole pytest suite"
+	@echo "make bench  run the benchmarks under bench/"
+	@echo "make clean  remove $(VENV), caches and ./var"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/boomerang init
+	$(BIN)/boomerang demo --if-empty
+	$(BIN)/boomerang serve
+
+# The browser tests drive Debian's Chromium; install it when we may (root with apt-get).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "browser: $(CHROMIUM) found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: installing chromium with apt-get"; \
+		(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+		echo "browser: could not install chromium; the browser tests will be skipped"; \
+	else \
+		echo "browser: $(CHROMIUM) missing and cannot be installed here; the browser tests will be skipped"; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+pytest: install-dev browser
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install-dev
+	$(BIN)/python bench/accounts_page.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

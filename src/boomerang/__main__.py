@@ -1,0 +1,5 @@
+"""``python -m boomerang``."""
+
+from boomerang.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""UI: the accounts list and the account page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from boomerang.accounts import service as accounts_service
+from boomerang.accounts.models import Stage
+from boomerang.analytics import queries
+from boomerang.analytics.engine import connect
+from boomerang.billing import service as billing_service
+from boomerang.errors import Invalid
+from boomerang.support import service as support_service
+from boomerang.timeline import service as timeline_service
+from boomerang.users import service as users_service
+from boomerang.users.models import Role
+from boomerang.web.deps import SessionDep, UIUser
+from boomerang.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+SORT_LABELS = {
+    accounts_service.AccountSort.arr_desc: "ARR, highest first",
+    accounts_service.AccountSort.arr_asc: "ARR, lowest first",
+    accounts_service.AccountSort.renewal: "Renewal date, soonest first",
+    accounts_service.AccountSort.name: "Name",
+}
+
+
+def _stage(value: str | None) -> Stage | None:
+    """The stage a filter form sent; its empty "All" option means no filter."""
+    if not value:
+        return None
+    try:
+        return Stage(value)
+    except ValueError:
+        raise Invalid(f"stage: must be one of {', '.join(s.value for s in Stage)}") from None
+
+
+@router.get("/accounts")
+def accounts_list(
+    request: Request,
+    session: SessionDep,
+    user: UIUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    owner: Annotated[str | None, Query(max_length=40)] = None,
+    tier: Annotated[str | None, Query(max_length=50)] = None,
+    stage: Annotated[str | None, Query(max_length=40, description="a stage; empty for all")] = None,
+    sort: accounts_service.AccountSort = accounts_service.AccountSort.arr_desc,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """Search, filter and page through accounts; CSMs start on their own book."""
+    stage_filter = _stage(stage)
+    if owner is None:
+        owner = "me" if user.role is Role.csm else "all"
+    owner_id = user.id if owner == "me" else None if owner == "all" else owner
+    flt = accounts_service.AccountFilter(
+        q=q or None, owner_id=owner_id, tier=tier or None, stage=stage_filter
+    )
+    page = accounts_service.list_accounts(
+        session=session, flt=flt, sort=sort, limit=limit, cursor=cursor
+    )
+    return render(
+        request,
+        "accounts/list.html",
+        {
+            "page": page,
+            "filters": {
+                "q": q or "",
+                "owner": owner,
+                "tier": tier or "",
+                "stage": stage_filter.value if stage_filter else "",
+                "sort": sort.value,
+                "limit": limit,
+            },
+            "first_page": cursor is None,
+            "owners": users_service.list_users(session=session, roles=[Role.csm, Role.manager]),
+            "tiers": accounts_service.distinct_tiers(session=session),
+            "stages": list(Stage),
+            "sorts": SORT_LABELS,
+        },
+    )
+
+
+@router.get("/accounts/{ref}")
+def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) -> Response:
+    """The account 360: header, contacts, contracts, usage, tickets and timeline."""
+    account = accounts_service.get_by_ref(session=session, ref=ref)
+    with connect(request.app.state.event_store) as con:
+        usage = queries.account_activity(
+            con, account_external_id=account.external_id, as_of=datetime.now(UTC), days=30
+        )
+    return render(
+        request,
+        "accounts/detail.html",
+        {
+            "account": account,
+            "contacts": accounts_service.list_contacts(session=session, account=account),
+            "subscriptions": billing_service.list_subscriptions(session=session, account=account),
+            "invoices": billing_service.list_invoices(session=session, account=account, limit=8),
+            "tickets": support_service.list_for_account(session=session, account=account),
+            "timeline": timeline_service.list_for_account(session=session, account=account),
+            "usage": usage,
+            "today": datetime.now(UTC).date(),
+            "can_write": user.role.can_write,
+        },
+    )

@@ -1,0 +1,94 @@
+"""The FastAPI application: stores, middleware, routes, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+from starlette.middleware.sessions import SessionMiddleware
+
+from boomerang import __version__
+from boomerang.accounts import api as accounts_api
+from boomerang.accounts import views as accounts_views
+from boomerang.config import Environment, Settings, get_settings
+from boomerang.datasources import views as datasources_views
+from boomerang.db import engine_from_settings, session_factory
+from boomerang.events.store import EventStore
+from boomerang.ingest import api as ingest_api
+from boomerang.timeline import views as timeline_views
+from boomerang.users import views as users_views
+from boomerang.web import errors
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, background: bool = True
+) -> FastAPI:
+    """Build the app for ``settings``; pass ``engine`` to share one (tests do).
+
+    ``background=False`` leaves out the background worker that moves tracked events to the
+    event store (tests that share one transaction call it themselves).
+    """
+    settings = settings or get_settings()
+    engine = engine or engine_from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ingest.start(background=background)
+        try:
+            yield
+        finally:
+            app.state.ingest.stop()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Boomerang",
+        version=__version__,
+        description="Customer success platform: REST API. Authenticate with "
+        "`Authorization: Bearer <token>` (create one with `boomerang tokens create`).",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.event_store = EventStore(settings.events_dir)
+    app.state.ingest = ingest_api.Ingest(
+        settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
+    )
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="boomerang_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.env is Environment.production,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(app)
+
+    @app.get("/healthz", tags=["system"])
+    def healthz() -> dict[str, str]:
+        """Liveness and database reachability; no authentication."""
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/accounts", status_code=303)
+
+    app.include_router(users_views.router)
+    app.include_router(accounts_views.router)
+    app.include_router(timeline_views.router)
+    app.include_router(accounts_api.router)
+    app.include_router(ingest_api.router)
+    app.include_router(datasources_views.router)
+    return app

@@ -1,0 +1,1 @@
+"""Subscriptions (contract lines) and invoices."""

@@ -1,0 +1,99 @@
+"""Subscriptions and invoices, and the ARR roll-up kept on accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from boomerang.accounts.models import Account
+from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
+from boomerang.errors import Invalid
+
+COUNTED = (SubscriptionStatus.active, SubscriptionStatus.cancelled, SubscriptionStatus.ended)
+
+
+def live_on(day: date) -> object:
+    """Condition: a line that counts towards ARR on ``day`` (started, not ended, not a trial)."""
+    return and_(
+        Subscription.status.in_(COUNTED),
+        Subscription.start_date <= day,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > day),
+    )
+
+
+def refresh_rollups(
+    *, session: Session, today: date, account_ids: Iterable[str] | None = None
+) -> None:
+    """Recompute ``accounts.arr`` and ``accounts.renewal_date`` in one set-based UPDATE.
+
+    ARR is the sum of the lines live today; the renewal date is the earliest upcoming
+    renewal of those lines.
+    """
+    arr = (
+        select(func.coalesce(func.sum(Subscription.arr), 0))
+        .where(Subscription.account_id == Account.id, live_on(today))  # type: ignore[arg-type]
+        .scalar_subquery()
+    )
+    renewal = (
+        select(func.min(Subscription.renewal_date))
+        .where(
+            Subscription.account_id == Account.id,
+            live_on(today),  # type: ignore[arg-type]
+            Subscription.renewal_date >= today,
+        )
+        .scalar_subquery()
+    )
+    ids = None if account_ids is None else set(account_ids)
+    stmt = update(Account).values(arr=arr, renewal_date=renewal)
+    if ids is not None:
+        stmt = stmt.where(Account.id.in_(ids))
+    session.execute(stmt.execution_options(synchronize_session=False))
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Account) and (ids is None or obj.id in ids):
+            session.expire(obj, ["arr", "renewal_date"])
+
+
+def add_subscription(*, session: Session, account: Account, line: Subscription) -> Subscription:
+    """Attach a contract line to an account after checking it makes sense."""
+    if line.currency != account.currency:
+        raise Invalid(
+            f"subscription currency {line.currency} differs from the account's {account.currency}"
+            " (one currency per account until exchange rates arrive)"
+        )
+    if line.arr < Decimal(0):
+        raise Invalid("arr: must not be negative")
+    if line.end_date is not None and line.end_date < line.start_date:
+        raise Invalid("end_date: before start_date")
+    line.account = account
+    session.add(line)
+    session.flush()
+    return line
+
+
+def list_subscriptions(*, session: Session, account: Account) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription)
+            .where(Subscription.account_id == account.id)
+            .order_by(Subscription.start_date.desc(), Subscription.product)
+        )
+    )
+
+
+def list_invoices(*, session: Session, account: Account, limit: int = 20) -> list[Invoice]:
+    return list(
+        session.scalars(
+            select(Invoice)
+            .where(Invoice.account_id == account.id)
+            .order_by(Invoice.due_on.desc())
+            .limit(limit)
+        )
+    )
+
+
+def count(*, session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Subscription)) or 0

@@ -1,0 +1,281 @@
+"""The ``boomerang`` command: one Typer app, one sub-app per domain."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from boomerang import __version__
+from boomerang.accounts import service as accounts_service
+from boomerang.analytics import queries
+from boomerang.analytics.engine import connect
+from boomerang.billing import service as billing_service
+from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.db import Base, current_revision, migrate
+from boomerang.errors import Conflict, Invalid
+from boomerang.ingest import cli as ingest_cli
+from boomerang.security import generate_password
+from boomerang.support import service as support_service
+from boomerang.timeline import service as timeline_service
+from boomerang.users import cli as users_cli
+from boomerang.users import service as users_service
+
+app = typer.Typer(
+    help="Boomerang: an open-source customer success platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(users_cli.app, name="users")
+app.add_typer(users_cli.tokens_app, name="tokens")
+app.add_typer(ingest_cli.keys_app, name="keys")
+app.add_typer(ingest_cli.ingest_app, name="ingest")
+
+DEMO_LOGIN_FILE = "demo-login.txt"
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"boomerang {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Boomerang: keep customers, grow them, turn them into advocates."""
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+@friendly_errors
+def init() -> None:
+    """Create the data dir and apply database migrations (safe to run again)."""
+    settings = runtime.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.events_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_secret_key()
+    migrate(runtime.engine)
+    console.print(
+        f"operational store: {_safe_url(settings.sqlalchemy_url)} "
+        f"(schema {current_revision(runtime.engine)})"
+    )
+    console.print(f"event store: {settings.events_dir.resolve()}")
+
+
+def _login_hint() -> str | None:
+    path = runtime.settings.data_dir / DEMO_LOGIN_FILE
+    return path.read_text().strip() if path.exists() else None
+
+
+def _write_login(email: str, password: str) -> None:
+    s = runtime.settings
+    text = (
+        f"Log in at http://{s.host}:{s.port}/login\n  email:    {email}\n  password: {password}\n"
+    )
+    path = s.data_dir / DEMO_LOGIN_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+def _wipe_operational_store() -> None:
+    with runtime.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+
+
+@app.command()
+@friendly_errors
+def demo(
+    accounts: Annotated[
+        int, typer.Option(min=10, max=100_000, help="Number of customer accounts.")
+    ] = 500,
+    months: Annotated[int, typer.Option(min=3, max=60, help="Months of history.")] = 18,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same company.")
+    ] = 42,
+    end: Annotated[
+        str | None, typer.Option(help="Last day of history, YYYY-MM-DD (default today, UTC).")
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Replace existing data with the demo.")
+    ] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Load only into empty stores; otherwise keep the data."),
+    ] = False,
+) -> None:
+    """Load a realistic demo B2B SaaS company (accounts, contracts, usage events, tickets ...)."""
+    from boomerang.demo.generator import generate
+
+    try:
+        end_day = date.fromisoformat(end) if end else datetime.now(UTC).date()
+    except ValueError:
+        raise Invalid(f"--end: {end!r} is not a date like 2026-11-22") from None
+    settings = runtime.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(runtime.engine)
+    store = runtime.event_store
+    with runtime.transaction() as session:
+        existing = accounts_service.count(session=session) + users_service.count(session=session)
+    has_data = existing > 0 or not store.is_empty()
+    if has_data and if_empty:
+        console.print("The stores already hold data: keeping it (use --reset to replace it).")
+        hint = _login_hint()
+        if hint:
+            console.print(hint, highlight=False)
+        return
+    if has_data and not reset:
+        raise Conflict(
+            "the stores already hold data; refusing to overwrite it. "
+            "Pass --reset to replace everything with the demo company."
+        )
+
+    backup: Path | None = None
+    if has_data:
+        if store.root.exists():
+            backup = store.root.with_name(store.root.name + ".replaced")
+            shutil.rmtree(backup, ignore_errors=True)
+            store.root.rename(backup)
+        _wipe_operational_store()
+    password = generate_password()
+    columns = (
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with (
+            Progress(*columns, console=console, transient=False) as progress,
+            runtime.transaction() as session,
+        ):
+            summary = generate(
+                session=session,
+                store=store,
+                end=end_day,
+                password=password,
+                accounts=accounts,
+                months=months,
+                seed=seed,
+                progress=progress,
+            )
+    except BaseException:
+        shutil.rmtree(store.root, ignore_errors=True)
+        if backup is not None:
+            backup.rename(store.root)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+    _write_login(summary.admin_email, password)
+
+    table = Table(
+        "loaded", "rows", title=f"Demo company, {summary.start} to {summary.end}, seed {seed}"
+    )
+    for label, value in (
+        ("staff users", summary.users),
+        ("accounts", summary.accounts),
+        ("contacts", summary.contacts),
+        ("subscriptions", summary.subscriptions),
+        ("invoices", summary.invoices),
+        ("tickets", summary.tickets),
+        ("timeline entries", summary.timeline_entries),
+        ("events", summary.events),
+    ):
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    console.print(_login_hint() or "", highlight=False)
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default BOOMERANG_HOST).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default BOOMERANG_PORT).")
+    ] = None,
+) -> None:
+    """Apply migrations, then serve the web app and the REST API."""
+    import uvicorn
+
+    from boomerang.app import create_app
+
+    settings = runtime.settings
+    if host:
+        settings = settings.model_copy(update={"host": host})
+    if port:
+        settings = settings.model_copy(update={"port": port})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(runtime.engine)
+    application = create_app(settings, engine=runtime.engine)
+    console.print(
+        f"Boomerang {__version__} on http://{settings.host}:{settings.port}/ (Ctrl+C to stop)"
+    )
+    hint = _login_hint()
+    if hint:
+        console.print(
+            hint.replace(
+                f"{runtime.settings.host}:{runtime.settings.port}",
+                f"{settings.host}:{settings.port}",
+            ),
+            highlight=False,
+        )
+    # The tracking API's writer and mover threads release the GIL around I/O; a shorter
+    # switch interval stops them from holding up the event loop for 5 ms at a time.
+    sys.setswitchinterval(0.001)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command()
+@friendly_errors
+def status() -> None:
+    """What the stores hold, and where they are."""
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        counts = {
+            "staff users": users_service.count(session=session),
+            "accounts": accounts_service.count(session=session),
+            "contacts": accounts_service.count_contacts(session=session),
+            "subscriptions": billing_service.count(session=session),
+            "tickets": support_service.count(session=session),
+            "timeline entries": timeline_service.count(session=session),
+        }
+    with connect(runtime.event_store) as con:
+        totals = queries.event_totals(con)
+    counts["events"] = totals.events
+    table = Table("what", "count")
+    for label, value in counts.items():
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    console.print(
+        f"operational store: {_safe_url(settings.sqlalchemy_url)} "
+        f"(schema {current_revision(runtime.engine)})"
+    )
+    span = (
+        f", {totals.first:%Y-%m-%d} to {totals.last:%Y-%m-%d}"
+        if totals.first and totals.last
+        else ""
+    )
+    console.print(f"event store: DuckDB over Parquet in {settings.events_dir.resolve()}{span}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

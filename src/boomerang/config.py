@@ -1,0 +1,156 @@
+"""Settings: one validated pydantic-settings class, environment prefix ``BOOMERANG_``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from boomerang.errors import ConfigError
+
+WEAK_SECRETS = frozenset(
+    {"changeme", "change-me", "secret", "password", "boomerang", "dev", "test"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting Boomerang reads; each one is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="BOOMERANG_", extra="ignore")
+
+    env: Environment = Field(
+        default=Environment.development,
+        description="development, test or production; production refuses unsafe defaults.",
+    )
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Directory holding every embedded file (SQLite database, event Parquet, "
+        "secret key).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the operational store; default a SQLite file in the data "
+        "dir. PostgreSQL: postgresql+psycopg://user:pass@host/db.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session cookies and CSRF tokens. Generated and kept in the data dir "
+        "when unset (not allowed in production, where it must be 32+ characters).",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `boomerang serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `boomerang serve` uses.")
+    session_max_age: int = Field(default=8 * 3600, ge=60, description="Seconds a UI login lasts.")
+    log_level: str = Field(default="info", description="Server log level.")
+    ingest_flush_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often the server moves accepted tracking events from the durable "
+        "inbox to the event store and applies identify/group/alias to contacts and accounts.",
+    )
+    ingest_max_pending: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Accepted events waiting in the inbox above which the tracking API answers "
+        "429 with Retry-After instead of accepting more.",
+    )
+    ingest_dedup_hours: int = Field(
+        default=72,
+        ge=24,
+        description="Hours a tracking messageId is remembered, so that client retries are "
+        "stored once (across restarts).",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = {"critical", "error", "warning", "info", "debug", "trace"}
+        if value.lower() not in levels:
+            raise ValueError(f"must be one of {', '.join(sorted(levels))}")
+        return value.lower()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not (value.startswith("sqlite") or value.startswith("postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.env is Environment.production:
+            key = self.secret_key
+            if not key:
+                raise ValueError("BOOMERANG_SECRET_KEY is required when BOOMERANG_ENV=production")
+            if len(key) < MIN_SECRET_LENGTH or key.lower() in WEAK_SECRETS or len(set(key)) < 8:
+                raise ValueError(
+                    f"BOOMERANG_SECRET_KEY is too weak for production: use {MIN_SECRET_LENGTH}+ "
+                    "random characters (python -c 'import secrets; print(secrets.token_urlsafe())')"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The operational store URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'boomerang.sqlite3').resolve()}"
+
+    @property
+    def events_dir(self) -> Path:
+        """Where the embedded event store keeps its Parquet files."""
+        return self.data_dir / "events"
+
+    @property
+    def inbox_path(self) -> Path:
+        """The tracking API's durable inbox (a SQLite file), see ``boomerang.ingest.inbox``."""
+        return self.data_dir / "ingest" / "inbox.sqlite3"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+
+def load_settings() -> Settings:
+    """Read and validate settings from the environment, raising ConfigError on bad values."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"BOOMERANG_{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+            + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The admin "Data sources" page: write keys, ingestion, imports, webhooks, the event source."""

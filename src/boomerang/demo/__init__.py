@@ -1,0 +1,1 @@
+"""The deterministic demo company generator (`boomerang demo`)."""

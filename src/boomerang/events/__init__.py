@@ -1,0 +1,1 @@
+"""The event store: product usage events (Segment spec) as day-partitioned Parquet files."""

@@ -1,0 +1,290 @@
+"""The embedded event store: immutable, day-partitioned Parquet files under the data dir.
+
+One write path, :meth:`EventStore.append`, used by the demo, imports and the HTTP API. Each
+call writes new files (to a temporary name, fsynced, then atomically renamed), so readers in
+other processes (server, worker, CLI) only ever see whole files and never need a lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from boomerang.errors import Invalid
+
+MANIFEST = "_manifest.json"
+
+EVENT_TYPES = ("identify", "group", "track", "page", "screen", "alias")
+
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("message_id", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("event", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("user_id", pa.string()),
+        pa.field("anonymous_id", pa.string()),
+        pa.field("group_id", pa.string()),
+        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("properties", pa.string()),
+        pa.field("context", pa.string()),
+        pa.field("traits", pa.string()),
+        pa.field("integrations", pa.string()),
+        pa.field("previous_id", pa.string()),
+        pa.field("original_timestamp", pa.timestamp("us", tz="UTC")),
+        pa.field("sent_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+"""Columns of every event. ``group_id`` is the account external id, ``user_id`` the contact's.
+``properties``, ``context``, ``traits`` and ``integrations`` hold JSON text. ``timestamp`` is
+the event time (corrected for client clock skew by the tracking API, Segment-style);
+``original_timestamp`` and ``sent_at`` are what the client said, when it said it."""
+
+
+class EventStore:
+    """Append-only event files under ``root`` (``root/date=YYYY-MM-DD/part-*.parquet``).
+
+    Small files (the tracking API writes one per move) are merged by :meth:`compact` into
+    ``compact-*.parquet`` files. Which files are live is decided by the regular files on
+    disk plus a small manifest (``_manifest.json``, replaced atomically) that lists the
+    compacted outputs and the files they replaced; readers take :meth:`live_files`, a
+    consistent snapshot, so a query never counts an event twice or misses one while a
+    compaction runs. Replaced files are deleted only after a grace period.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def glob(self) -> str:
+        """The pattern that matches every regular event file (ignores compaction)."""
+        return str(self.root / "date=*" / "part-*.parquet")
+
+    def live_files(self) -> list[Path]:
+        """The files that hold every event exactly once, as of now."""
+        manifest = self._manifest()
+        dead = set(manifest.dead)
+        files = [
+            path
+            for path in self.root.glob("date=*/part-*.parquet")
+            if _rel(self.root, path) not in dead
+        ]
+        files.extend(self.root / rel for rel in manifest.live)
+        return sorted(files)
+
+    def files(self) -> list[Path]:
+        """Every live event file (temporary files are never matched)."""
+        return self.live_files()
+
+    def is_empty(self) -> bool:
+        return not self.live_files()
+
+    def append(self, events: pa.Table, *, tag: str | None = None) -> int:
+        """Validate ``events`` against :data:`EVENT_SCHEMA` and store them durably; returns rows.
+
+        ``tag`` goes into the file names, so that a writer that crashed half-way through
+        an append can find and remove exactly what it wrote (:meth:`remove_tagged`).
+        """
+        table = _conform(events)
+        if table.num_rows == 0:
+            return 0
+        days = pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
+        # Sorted by account inside a day, so each row group's min/max statistics let a
+        # query for one account skip most of a file.
+        table = table.append_column("_day", days).sort_by(
+            [("_day", "ascending"), ("group_id", "ascending"), ("timestamp", "ascending")]
+        )
+        written = 0
+        for day, part in _split_by(table, "_day"):
+            written += self._write(day, part.drop_columns(["_day"]), tag=tag)
+        return written
+
+    def remove_tagged(self, tag: str) -> int:
+        """Delete the files an append with ``tag`` wrote (and its temporary files)."""
+        removed = 0
+        for path in self.root.glob(f"date=*/*part-{tag}-*"):
+            path.unlink()
+            removed += 1
+        return removed
+
+    def _write(self, day: str, table: pa.Table, *, tag: str | None = None) -> int:
+        directory = self.root / f"date={day}"
+        directory.mkdir(parents=True, exist_ok=True)
+        prefix = f"part-{tag}-" if tag else "part-"
+        name = f"{prefix}{uuid.uuid4().hex}.parquet"
+        tmp = directory / f".{name}.tmp"
+        with tmp.open("wb") as handle:
+            pq.write_table(table, handle, compression="zstd", row_group_size=256_000)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, directory / name)
+        _fsync_dir(directory)
+        return int(table.num_rows)
+
+    def clear(self) -> None:
+        """Delete every event file (used by ``demo --reset``)."""
+        for path in self.root.glob("date=*/*"):
+            path.unlink()
+        for directory in self.root.glob("date=*"):
+            directory.rmdir()
+        (self.root / MANIFEST).unlink(missing_ok=True)
+
+    # -- compaction ----------------------------------------------------------------------
+
+    def _manifest(self) -> Manifest:
+        path = self.root / MANIFEST
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return Manifest()
+        return Manifest(live=list(data["live"]), dead=dict(data["dead"]))
+
+    def _save_manifest(self, manifest: Manifest) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{MANIFEST}.tmp"
+        with tmp.open("w") as handle:
+            json.dump({"live": manifest.live, "dead": manifest.dead}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.root / MANIFEST)
+        _fsync_dir(self.root)
+
+    def compact(
+        self,
+        *,
+        min_files: int = 8,
+        small_bytes: int = 32 * 1024 * 1024,
+        max_input_bytes: int = 256 * 1024 * 1024,
+        grace_seconds: float = 3600,
+        now: float | None = None,
+    ) -> int:
+        """Merge each day's small files into one; returns how many files were merged.
+
+        The caller guarantees that nothing else writes to the store meanwhile (the tracking
+        API's mover holds its lock). Safe to interrupt at any point: a crash leaves either
+        the old files or the new one live, never both, and the leftovers are cleaned up by
+        the next call.
+        """
+        now = time.time() if now is None else now
+        manifest = self._manifest()
+        self._collect_garbage(manifest, now=now, grace_seconds=grace_seconds)
+        merged = 0
+        live = self.live_files()
+        by_day: dict[Path, list[Path]] = {}
+        for path in live:
+            by_day.setdefault(path.parent, []).append(path)
+        for directory, paths in sorted(by_day.items()):
+            small = [p for p in paths if p.stat().st_size < small_bytes]
+            if len(small) < min_files:
+                continue
+            chosen: list[Path] = []
+            size = 0
+            for path in small:
+                if chosen and size + path.stat().st_size > max_input_bytes:
+                    break
+                chosen.append(path)
+                size += path.stat().st_size
+            table = pa.concat_tables(
+                [pq.read_table(p, schema=EVENT_SCHEMA.with_metadata(None)) for p in chosen]
+            ).sort_by([("group_id", "ascending"), ("timestamp", "ascending")])
+            name = f"compact-{uuid.uuid4().hex}.parquet"
+            tmp = directory / f".{name}.tmp"
+            with tmp.open("wb") as handle:
+                pq.write_table(table, handle, compression="zstd", row_group_size=256_000)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, directory / name)
+            _fsync_dir(directory)
+            # The commit point: the manifest swaps the inputs for the output in one rename.
+            output = _rel(self.root, directory / name)
+            inputs = {_rel(self.root, p) for p in chosen}
+            manifest.live = [r for r in manifest.live if r not in inputs] + [output]
+            manifest.dead.update({r: now for r in inputs})
+            self._save_manifest(manifest)
+            merged += len(chosen)
+        return merged
+
+    def _collect_garbage(self, manifest: Manifest, *, now: float, grace_seconds: float) -> None:
+        """Delete replaced files past the grace period, and debris of interrupted writes."""
+        changed = False
+        for rel, since in list(manifest.dead.items()):
+            if now - since >= grace_seconds:
+                (self.root / rel).unlink(missing_ok=True)
+                del manifest.dead[rel]
+                changed = True
+        live = set(manifest.live)
+        for path in self.root.glob("date=*/compact-*.parquet"):
+            if _rel(self.root, path) not in live and _rel(self.root, path) not in manifest.dead:
+                path.unlink()  # written by a compaction that crashed before its commit
+        for path in self.root.glob("date=*/.*.tmp"):
+            # An import in another process may be writing one: only old ones are debris.
+            if now - path.stat().st_mtime > grace_seconds:
+                path.unlink(missing_ok=True)
+        if changed:
+            self._save_manifest(manifest)
+
+
+@dataclasses.dataclass
+class Manifest:
+    """Compacted outputs that are live, and replaced files with when they were replaced."""
+
+    live: list[str] = dataclasses.field(default_factory=list)
+    dead: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _conform(events: pa.Table) -> pa.Table:
+    missing = [f.name for f in EVENT_SCHEMA if f.name not in events.column_names]
+    required = {"message_id", "type", "timestamp"}
+    if required & set(missing):
+        raise Invalid(f"events lack required columns: {', '.join(sorted(required & set(missing)))}")
+    columns = []
+    for field in EVENT_SCHEMA:
+        if field.name in events.column_names:
+            try:
+                columns.append(events.column(field.name).cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise Invalid(f"events column {field.name!r}: {exc}") from None
+        else:
+            columns.append(pa.nulls(events.num_rows, field.type))
+    table = pa.Table.from_arrays(columns, schema=EVENT_SCHEMA.with_metadata(None))
+    for name in ("message_id", "type", "timestamp", "received_at"):
+        if table.column(name).null_count:
+            raise Invalid(f"events column {name!r} has empty values")
+    bad = pc.invert(pc.is_in(table.column("type"), value_set=pa.array(EVENT_TYPES)))
+    if pc.any(bad).as_py():
+        first = table.column("type").filter(bad)[0].as_py()
+        raise Invalid(f"unknown event type {first!r}; expected one of {', '.join(EVENT_TYPES)}")
+    return table
+
+
+def _split_by(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
+    """Consecutive runs of equal values in a table sorted by ``column``."""
+    if table.num_rows == 0:
+        return
+    runs = pc.run_end_encode(table.column(column).combine_chunks())
+    start = 0
+    for end, value in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+        yield value, table.slice(start, end - start)
+        start = end
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

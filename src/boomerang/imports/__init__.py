@@ -1,0 +1,1 @@
+"""File imports: accounts, contacts, subscriptions, tickets, invoices and events."""

@@ -1,0 +1,113 @@
+"""``boomerang keys`` (tracking write keys) and ``boomerang ingest`` (the inbox)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.ingest import service as ingest_service
+from boomerang.ingest.flush import flush_all, mover_lock
+from boomerang.ingest.inbox import Inbox
+
+keys_app = typer.Typer(
+    help="Tracking API write keys (Segment-compatible): create, list, revoke.",
+    no_args_is_help=True,
+)
+ingest_app = typer.Typer(help="The tracking API's durable inbox.", no_args_is_help=True)
+
+
+@keys_app.command("create")
+@friendly_errors
+def create_key(
+    name: Annotated[str, typer.Option(help="Which product or source sends with it.")],
+) -> None:
+    """Create a write key and print it once (only its hash is kept)."""
+    with runtime.transaction() as session:
+        key, secret = ingest_service.create_key(session=session, name=name)
+        key_id = key.id
+    console.print(f"write key {key_id} '{name}' (shown once, keep it safe):", highlight=False)
+    print(secret)
+
+
+@keys_app.command("list")
+@friendly_errors
+def list_keys() -> None:
+    """List write keys (never the keys themselves)."""
+    with runtime.transaction() as session:
+        table = Table("id", "name", "prefix", "created", "last used", "revoked")
+        for k in ingest_service.list_keys(session=session):
+            table.add_row(
+                k.id,
+                k.name,
+                k.prefix + "…",
+                f"{k.created_at:%Y-%m-%d}",
+                f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+                f"{k.revoked_at:%Y-%m-%d}" if k.revoked_at else "",
+            )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@friendly_errors
+def revoke_key(ref: Annotated[str, typer.Argument(help="The key's id (wk_...) or name.")]) -> None:
+    """Revoke a write key; the server refuses it within seconds."""
+    with runtime.transaction() as session:
+        key = ingest_service.revoke_key(session=session, ref=ref)
+        console.print(f"revoked write key {key.id} '{key.name}'", highlight=False)
+
+
+def _inbox() -> Inbox:
+    settings = runtime.settings
+    return Inbox(settings.inbox_path, dedup_hours=settings.ingest_dedup_hours)
+
+
+@ingest_app.command("flush")
+@friendly_errors
+def flush() -> None:
+    """Move every pending tracked event to the event store now and merge small event files
+    (the server does both itself)."""
+    runtime.require_schema()
+    inbox = _inbox()
+    try:
+        from boomerang.db import session_factory
+
+        moved = flush_all(
+            inbox=inbox,
+            store=runtime.event_store,
+            transaction=session_factory(runtime.engine).begin,
+        )
+        with mover_lock(inbox):
+            merged = runtime.event_store.compact()
+    finally:
+        inbox.close()
+    console.print(f"moved {moved:,} events to the event store; merged {merged:,} small files")
+
+
+@ingest_app.command("status")
+@friendly_errors
+def status(minutes: Annotated[int, typer.Option(help="How many minutes of history.")] = 15) -> None:
+    """Pending events, remembered messageIds, events per minute and recent rejections."""
+    inbox = _inbox()
+    try:
+        console.print(f"inbox: {inbox.path.resolve()}")
+        console.print(f"pending (not yet in the event store): {inbox.pending:,}")
+        console.print(f"messageIds remembered for deduplication: {inbox.seen_count():,}")
+        since = datetime.now(UTC) - timedelta(minutes=minutes)
+        table = Table("minute (UTC)", "accepted", "duplicates", "rejected")
+        for m in inbox.minutes(since=since):
+            table.add_row(
+                f"{m.minute:%H:%M}", f"{m.accepted:,}", f"{m.duplicates:,}", f"{m.rejected:,}"
+            )
+        console.print(table)
+        rejected = inbox.recent_rejections(limit=10)
+        if rejected:
+            table = Table("when", "messageId", "reason")
+            for r in rejected:
+                table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", r.message_id or "", r.reason)
+            console.print(table)
+    finally:
+        inbox.close()

@@ -1,0 +1,349 @@
+"""The Segment tracking spec: request bodies in, validated event rows out.
+
+Pure functions, no I/O, so that the HTTP API, tests and the benchmark's "no HTTP" ceiling
+share them. Semantics follow Segment's documentation (``../shared/data/segment_spec_examples``):
+
+- ``userId`` or ``anonymousId`` on every call but ``alias`` (which needs ``userId`` and
+  ``previousId``); ``event`` on ``track``; ``groupId`` on ``group``.
+- ``timestamp = receivedAt - (sentAt - originalTimestamp)`` when the client sent ``sentAt``
+  (clock-skew correction); otherwise the client's timestamp, or ``receivedAt``.
+- A batch's top-level ``context`` and ``integrations`` are merged into each message (the
+  message's own keys win).
+- 32 KB per message, 500 KB per batch request, 2,500 messages per batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_MESSAGES = 2500
+MAX_ID_LENGTH = 200
+MAX_FUTURE = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+
+# Columns of a row as the inbox keeps it; timestamps are microseconds since the epoch.
+ROW_FIELDS = (
+    "message_id",
+    "type",
+    "event",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "previous_id",
+    "timestamp",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+    "integrations",
+)
+Row = tuple[Any, ...]
+"""One accepted message: values in :data:`ROW_FIELDS` order."""
+
+
+class RequestInvalid(Exception):
+    """The whole request is unusable (bad JSON, too large, wrong shape): a 400."""
+
+
+class MessageInvalid(Exception):
+    """One message breaks the spec; the rest of its batch still counts."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why message ``index`` of a request was refused."""
+
+    index: int
+    message_id: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "messageId": self.message_id, "error": self.reason}
+
+
+@dataclass
+class Parsed:
+    """A request after validation: the rows to store and the messages refused."""
+
+    write_key: str | None
+    rows: list[Row] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def decode_body(raw: bytes, *, content_encoding: str | None, limit: int) -> dict[str, Any]:
+    """The JSON object in ``raw`` (gzip allowed), refusing anything larger than ``limit``."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        raw = _gunzip(raw, limit=limit)
+    elif encoding not in ("", "identity"):
+        raise RequestInvalid(f"unsupported Content-Encoding {content_encoding!r}: use gzip")
+    if len(raw) > limit:
+        raise RequestInvalid(f"request body is {len(raw):,} bytes; the limit is {limit:,}")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestInvalid(f"invalid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise RequestInvalid(f"the body must be a JSON object, not {_json_type(body)}")
+    return body
+
+
+def _gunzip(raw: bytes, *, limit: int) -> bytes:
+    """Decompress at most ``limit + 1`` bytes, so that a zip bomb costs nothing."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise RequestInvalid(f"Content-Encoding is gzip but the body is not: {exc}") from None
+    if len(out) > limit:
+        raise RequestInvalid(f"decompressed request body exceeds the limit of {limit:,} bytes")
+    if not inflater.eof:
+        raise RequestInvalid("gzip body is truncated")
+    return out
+
+
+def parse(body: dict[str, Any], *, call: str, received_at: datetime) -> Parsed:
+    """Validate a request to ``/v1/{call}`` (``call`` is a type or ``batch``)."""
+    write_key = body.get("writeKey")
+    parsed = Parsed(write_key=write_key if isinstance(write_key, str) else None)
+    if call == "batch":
+        items = body.get("batch")
+        if not isinstance(items, list):
+            raise RequestInvalid("'batch' must be an array of messages")
+        if len(items) > MAX_BATCH_MESSAGES:
+            raise RequestInvalid(
+                f"'batch' has {len(items):,} messages; the limit is {MAX_BATCH_MESSAGES:,}"
+            )
+        shared_context = body.get("context")
+        shared_integrations = body.get("integrations")
+        if shared_context is not None and not isinstance(shared_context, dict):
+            raise RequestInvalid("batch 'context' must be an object")
+        if shared_integrations is not None and not isinstance(shared_integrations, dict):
+            raise RequestInvalid("batch 'integrations' must be an object")
+        batch_sent_at = body.get("sentAt")
+        for index, item in enumerate(items):
+            message_id = _message_id_of(item)
+            try:
+                if not isinstance(item, dict):
+                    raise MessageInvalid(f"a message must be a JSON object, not {_json_type(item)}")
+                _check_size(item)
+                parsed.rows.append(
+                    normalise(
+                        item,
+                        call=None,
+                        received_at=received_at,
+                        sent_at=item.get("sentAt", batch_sent_at),
+                        shared_context=shared_context,
+                        shared_integrations=shared_integrations,
+                    )
+                )
+            except MessageInvalid as exc:
+                parsed.rejections.append(Rejection(index, message_id, str(exc)))
+    else:
+        try:
+            parsed.rows.append(
+                normalise(body, call=call, received_at=received_at, sent_at=body.get("sentAt"))
+            )
+        except MessageInvalid as exc:
+            parsed.rejections.append(Rejection(0, _message_id_of(body), str(exc)))
+    return parsed
+
+
+def normalise(
+    msg: dict[str, Any],
+    *,
+    call: str | None,
+    received_at: datetime,
+    sent_at: Any = None,
+    shared_context: dict[str, Any] | None = None,
+    shared_integrations: dict[str, Any] | None = None,
+) -> Row:
+    """One message as an inbox row, or MessageInvalid naming the field at fault."""
+    kind = msg.get("type", call) if call is None else call
+    if call is not None and "type" in msg and msg["type"] != call:
+        raise MessageInvalid(f"type: {msg['type']!r} sent to /v1/{call}")
+    if kind not in CALL_TYPES:
+        if kind is None:
+            raise MessageInvalid(f"type: required in a batch, one of {', '.join(CALL_TYPES)}")
+        raise MessageInvalid(f"type: {kind!r} is not one of {', '.join(CALL_TYPES)}")
+
+    user_id = _id(msg, "userId")
+    anonymous_id = _id(msg, "anonymousId")
+    previous_id = _id(msg, "previousId")
+    if kind == "alias":
+        if user_id is None or previous_id is None:
+            raise MessageInvalid("alias needs both userId and previousId")
+    elif user_id is None and anonymous_id is None:
+        raise MessageInvalid("userId or anonymousId is required")
+
+    event = msg.get("event")
+    if kind == "track":
+        if not isinstance(event, str) or not event.strip():
+            raise MessageInvalid("event: a track call needs a non-empty event name")
+        if len(event) > MAX_ID_LENGTH:
+            raise MessageInvalid(f"event: longer than {MAX_ID_LENGTH} characters")
+    else:
+        event = None
+    name = msg.get("name")
+    if name is not None and not isinstance(name, str):
+        raise MessageInvalid("name: must be a string")
+
+    context = _object(msg, "context")
+    if shared_context:
+        context = {**shared_context, **(context or {})}
+    integrations = _object(msg, "integrations")
+    if shared_integrations:
+        integrations = {**shared_integrations, **(integrations or {})}
+    properties = _object(msg, "properties")
+    traits = _object(msg, "traits")
+    if (
+        kind == "identify"
+        and traits is None
+        and context
+        and isinstance(context.get("traits"), dict)
+    ):
+        traits = context["traits"]
+
+    group_id = _id(msg, "groupId")
+    if kind == "group" and group_id is None:
+        raise MessageInvalid("groupId: a group call needs a groupId")
+    if group_id is None and context is not None:
+        # Segment's B2B SaaS spec puts the account on every call as context.groupId.
+        group_id = _id(context, "groupId", where="context.groupId")
+
+    original = _time(msg.get("timestamp", msg.get("originalTimestamp")), "timestamp")
+    sent = _time(sent_at, "sentAt")
+    try:
+        if original is None:
+            timestamp = received_at
+        elif sent is not None:
+            timestamp = received_at - (sent - original)
+        else:
+            timestamp = original
+    except OverflowError:
+        raise MessageInvalid("timestamp: sentAt and timestamp are centuries apart") from None
+    if timestamp > received_at + MAX_FUTURE:
+        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is in the future")
+    if timestamp < EPOCH:
+        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is before 1970")
+
+    message_id = _id(msg, "messageId") or f"bmr-{uuid.uuid4()}"
+    return (
+        message_id,
+        kind,
+        event,
+        name,
+        user_id,
+        anonymous_id,
+        group_id,
+        previous_id,
+        _micros(timestamp),
+        _micros(original) if original is not None else None,
+        _micros(sent) if sent is not None else None,
+        _micros(received_at),
+        _dump(properties),
+        _dump(traits),
+        _dump(context),
+        _dump(integrations),
+    )
+
+
+def _check_size(item: dict[str, Any]) -> None:
+    size = len(orjson.dumps(item))
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageInvalid(f"message is {size:,} bytes; the limit is {MAX_MESSAGE_BYTES:,}")
+
+
+def check_single_size(raw_length: int) -> None:
+    """A single call (not a batch) is one message: 32 KB."""
+    if raw_length > MAX_MESSAGE_BYTES:
+        raise RequestInvalid(
+            f"message is {raw_length:,} bytes; the limit is {MAX_MESSAGE_BYTES:,} per call"
+        )
+
+
+def _message_id_of(item: Any) -> str | None:
+    if isinstance(item, dict):
+        value = item.get("messageId")
+        if isinstance(value, str):
+            return value[:MAX_ID_LENGTH]
+    return None
+
+
+def _id(msg: dict[str, Any], key: str, *, where: str | None = None) -> str | None:
+    """An identifier: a non-empty string, or a number (Segment accepts both)."""
+    value = msg.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MessageInvalid(f"{where or key}: must be a string, not {_json_type(value)}")
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_ID_LENGTH:
+        raise MessageInvalid(f"{where or key}: longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def _object(msg: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = msg.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MessageInvalid(f"{key}: must be an object, not {_json_type(value)}")
+    return value
+
+
+def _time(value: Any, key: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MessageInvalid(f"{key}: must be an ISO-8601 string, not {_json_type(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise MessageInvalid(f"{key}: {value!r} is not an ISO-8601 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _micros(value: datetime) -> int:
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _dump(value: dict[str, Any] | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as exc:  # pragma: no cover - JSON in, JSON out
+        raise MessageInvalid(str(exc)) from None
+
+
+def _json_type(value: Any) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case _:
+            return "an object"

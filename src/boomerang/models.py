@@ -1,0 +1,27 @@
+"""Every table, imported in one place so that Alembic and tests see the whole schema."""
+
+from boomerang.accounts.models import Account, Contact, ContactRoleLink
+from boomerang.billing.models import Invoice, Subscription
+from boomerang.imports.models import ImportRun
+from boomerang.ingest.models import IdentityAlias, WriteKey
+from boomerang.support.models import Ticket
+from boomerang.timeline.models import TimelineEntry
+from boomerang.users.models import ApiToken, User
+from boomerang.webhooks.models import WebhookDelivery, WebhookSource
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Contact",
+    "ContactRoleLink",
+    "IdentityAlias",
+    "ImportRun",
+    "Invoice",
+    "Subscription",
+    "Ticket",
+    "TimelineEntry",
+    "User",
+    "WebhookDelivery",
+    "WebhookSource",
+    "WriteKey",
+]

@@ -1,0 +1,1 @@
+"""Support tickets, an input for health."""

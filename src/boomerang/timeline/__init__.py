@@ -1,0 +1,1 @@
+"""The account timeline: everything that happens to an account, in order."""

@@ -1,0 +1,1 @@
+"""The web shell: app wiring, authentication, CSRF, templates, navigation, error pages."""

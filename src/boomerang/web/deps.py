@@ -1,0 +1,94 @@
+"""Request dependencies: the transaction, the signed-in user, roles and CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from boomerang.errors import Forbidden, Unauthorized
+from boomerang.users import service as users_service
+from boomerang.users.models import User
+
+CSRF_FIELD = "csrf_token"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    factory = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous UI request; answered with a redirect to the login page."""
+
+
+def _active_user(session: Session, user_id: object) -> User | None:
+    if not isinstance(user_id, str):
+        return None
+    user = users_service.get(session=session, user_id=user_id)
+    return user if user is not None and user.active else None
+
+
+def ui_user(request: Request, session: SessionDep) -> User:
+    """The user signed in through the session cookie; LoginRequired otherwise."""
+    user = _active_user(session, request.session.get("user_id"))
+    if user is None:
+        request.session.pop("user_id", None)
+        raise LoginRequired()
+    request.state.user = user
+    return user
+
+
+def api_user(request: Request, session: SessionDep) -> User:
+    """The user owning the bearer token in ``Authorization``; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    user = users_service.user_for_token(session=session, secret=secret.strip())
+    if user is None:
+        raise Unauthorized("invalid or revoked API token")
+    return user
+
+
+UIUser = Annotated[User, Depends(ui_user)]
+APIUser = Annotated[User, Depends(api_user)]
+
+
+def require_writer(user: User) -> User:
+    """Viewers may look but not change anything."""
+    if not user.role.can_write:
+        raise Forbidden(f"your role ({user.role.value}) cannot change data")
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    """This browser session's CSRF token, created on first use."""
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse a form post whose CSRF token is missing or not this session's."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = request.session.get(CSRF_FIELD)
+    if not isinstance(sent, str) or not isinstance(expected, str):
+        raise Forbidden("missing CSRF token: reload the page and submit the form again")
+    if not hmac.compare_digest(sent, expected):
+        raise Forbidden("invalid CSRF token: reload the page and submit the form again")
+
+
+CSRFChecked = Depends(verify_csrf)

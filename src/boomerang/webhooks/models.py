@@ -1,0 +1,61 @@
+"""Webhook sources (a support or billing system that pushes to us) and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
+
+
+class WebhookKind(StrEnum):
+    """Which payload shape a source sends (documented in the README)."""
+
+    tickets = "tickets"
+    billing = "billing"
+
+
+class DeliveryStatus(StrEnum):
+    applied = "applied"
+    rejected = "rejected"
+
+
+class WebhookSource(Base):
+    """``POST /v1/hooks/{name}``: payloads signed with ``secret`` (HMAC-SHA256)."""
+
+    __tablename__ = "webhook_sources"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("whs"))
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[WebhookKind] = mapped_column(str_enum(WebhookKind, "webhook_kind"))
+    # The verifier needs the secret itself, not a hash of it.
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    deliveries: Mapped[list[WebhookDelivery]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class WebhookDelivery(Base):
+    """One accepted or rejected delivery; ``(source, event_id)`` makes retries idempotent."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("source_id", "event_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("whd"))
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_sources.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus, "delivery_status"))
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    source: Mapped[WebhookSource] = relationship(back_populates="deliveries")

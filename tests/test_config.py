@@ -1,0 +1,67 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from boomerang.config import Environment, Settings, load_settings
+from boomerang.errors import ConfigError
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_defaults_put_every_embedded_file_under_the_data_dir(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert s.sqlalchemy_url == f"sqlite:///{(tmp_path / 'boomerang.sqlite3').resolve()}"
+    assert s.events_dir == tmp_path / "events"
+    assert Settings.model_fields["data_dir"].default == Path("./var")
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path).resolved_secret_key()
+    second = Settings(data_dir=tmp_path).resolved_secret_key()
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_configured_secret_key_wins(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path, secret_key="k" * 40).resolved_secret_key() == "k" * 40
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("key", [None, "changeme", "short-but-random", "a" * 64])
+def test_production_refuses_missing_or_weak_secret(key: str | None, monkeypatch) -> None:
+    monkeypatch.setenv("BOOMERANG_ENV", "production")
+    if key:
+        monkeypatch.setenv("BOOMERANG_SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="BOOMERANG_SECRET_KEY"):
+        load_settings()
+
+
+def test_production_accepts_strong_secret(monkeypatch) -> None:
+    monkeypatch.setenv("BOOMERANG_ENV", "production")
+    monkeypatch.setenv("BOOMERANG_SECRET_KEY", "q8Zr2vLx0pW7nT4kYb6sHc1mJf3dGa9e")
+    assert load_settings().env is Environment.production
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "complaint"),
+    [
+        ("BOOMERANG_PORT", "eighty", "BOOMERANG_PORT"),
+        ("BOOMERANG_PORT", "70000", "BOOMERANG_PORT"),
+        ("BOOMERANG_DATABASE_URL", "mysql://x", "BOOMERANG_DATABASE_URL"),
+        ("BOOMERANG_ENV", "staging", "BOOMERANG_ENV"),
+        ("BOOMERANG_LOG_LEVEL", "loud", "BOOMERANG_LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_setting(monkeypatch, name: str, value: str, complaint: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings()
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    documented = set(re.findall(r"`(BOOMERANG_[A-Z_]+)`", README.read_text()))
+    declared = {f"BOOMERANG_{name.upper()}" for name in Settings.model_fields}
+    assert declared - documented == set(), "settings missing from the README"
+    test_only = {"BOOMERANG_TEST_POSTGRES_URL"}
+    assert documented - declared - test_only == set(), "README documents unknown settings"

@@ -1,0 +1,71 @@
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+import boomerang.models  # noqa: F401
+from boomerang.db import Base, current_revision, migrate, migrations_head
+from boomerang.timeline.models import EntryKind, TimelineEntry
+from tests.factories import add_line, make_account
+
+
+def test_migrations_produce_exactly_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_migrate_is_idempotent(engine: Engine) -> None:
+    migrate(engine)
+    migrate(engine)
+    assert current_revision(engine) == migrations_head(engine)
+
+
+def test_times_come_back_aware_utc(session: Session) -> None:
+    account = make_account(session)
+    paris = timezone(timedelta(hours=1))
+    entry = TimelineEntry(
+        account_id=account.id,
+        kind=EntryKind.note,
+        body="x",
+        occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=paris),
+    )
+    session.add(entry)
+    session.flush()
+    session.expire_all()
+    loaded = session.scalars(select(TimelineEntry).where(TimelineEntry.id == entry.id)).one()
+    assert loaded.occurred_at == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert loaded.occurred_at.tzinfo is not None
+
+
+def test_naive_times_are_refused(session: Session) -> None:
+    account = make_account(session)
+    session.add(
+        TimelineEntry(
+            account_id=account.id, kind=EntryKind.note, body="x", occurred_at=datetime(2026, 3, 1)
+        )
+    )
+    with pytest.raises(StatementError, match="naive datetime"):
+        session.flush()
+
+
+def test_money_is_exact_decimal(session: Session) -> None:
+    from datetime import date
+
+    account = make_account(session)
+    line = add_line(session, account, "1234567.89", date(2026, 1, 1))
+    session.expire_all()
+    assert session.get(type(line), line.id).arr == Decimal("1234567.89")  # type: ignore[union-attr]
+
+
+def test_database_enforces_constraints(session: Session) -> None:
+    account = make_account(session)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(TimelineEntry(account_id="acc_missing", kind=EntryKind.note, body="x"))
+        session.flush()
+    assert account.id

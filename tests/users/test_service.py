@@ -1,0 +1,74 @@
+import pytest
+from sqlalchemy.orm import Session
+
+from boomerang.errors import Conflict, Invalid, NotFound
+from boomerang.security import hash_token
+from boomerang.users import service
+from boomerang.users.models import Role
+from tests.factories import PASSWORD, make_user
+
+
+def test_create_normalises_email_and_hashes_password(session: Session) -> None:
+    user = service.create(session=session, email="  Ada.Lovelace@Example.COM ", password=PASSWORD)
+    assert user.email == "ada.lovelace@example.com"
+    assert user.name == "Ada Lovelace"
+    assert user.password_hash and user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_duplicate_email_is_a_conflict(session: Session) -> None:
+    service.create(session=session, email="a@example.com", password=PASSWORD)
+    with pytest.raises(Conflict, match=r"a@example\.com"):
+        service.create(session=session, email="A@example.com", password=PASSWORD)
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.com", ""])
+def test_bad_email_is_invalid(session: Session, email: str) -> None:
+    with pytest.raises(Invalid, match="email"):
+        service.create(session=session, email=email, password=PASSWORD)
+
+
+def test_short_password_is_invalid(session: Session) -> None:
+    with pytest.raises(Invalid, match="password"):
+        service.create(session=session, email="b@example.com", password="short")
+
+
+def test_unknown_role_is_invalid() -> None:
+    assert service.parse_role(" Manager ") is Role.manager
+    with pytest.raises(Invalid, match="admin, manager, csm, viewer"):
+        service.parse_role("boss")
+
+
+def test_authenticate(session: Session) -> None:
+    user = make_user(session)
+    assert (
+        service.authenticate(session=session, email=user.email.upper(), password=PASSWORD) is user
+    )
+    assert user.last_login_at is not None
+    assert service.authenticate(session=session, email=user.email, password="wrong pass") is None
+    assert (
+        service.authenticate(session=session, email="nobody@example.com", password=PASSWORD) is None
+    )
+    user.active = False
+    assert service.authenticate(session=session, email=user.email, password=PASSWORD) is None
+
+
+def test_tokens_are_stored_hashed_and_revocable(session: Session) -> None:
+    user = make_user(session)
+    token, secret = service.create_token(session=session, user=user, name="ci")
+    assert secret.startswith("bmr_") and token.token_hash == hash_token(secret)
+    assert secret not in token.token_hash and token.prefix == secret[:10]
+    assert service.user_for_token(session=session, secret=secret) is user
+    assert token.last_used_at is not None
+    assert service.user_for_token(session=session, secret=secret + "x") is None
+    service.revoke_token(session=session, token_id=token.id)
+    assert service.user_for_token(session=session, secret=secret) is None
+    with pytest.raises(NotFound):
+        service.revoke_token(session=session, token_id="tok_nope")
+
+
+def test_token_of_inactive_user_is_refused(session: Session) -> None:
+    user = make_user(session)
+    _, secret = service.create_token(session=session, user=user, name="x")
+    user.active = False
+    assert service.user_for_token(session=session, secret=secret) is None
