@@ -22,6 +22,7 @@ from boomerang.billing import service as billing_service
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
+from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
 from boomerang.security import generate_password
 from boomerang.support import service as support_service
@@ -39,6 +40,7 @@ app.add_typer(users_cli.app, name="users")
 app.add_typer(users_cli.tokens_app, name="tokens")
 app.add_typer(ingest_cli.keys_app, name="keys")
 app.add_typer(ingest_cli.ingest_app, name="ingest")
+app.command("import", no_args_is_help=True)(imports_cli.import_command)
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 

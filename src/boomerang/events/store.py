@@ -1,15 +1,19 @@
 """The embedded event store: immutable, day-partitioned Parquet files under the data dir.
 
-One write path, :meth:`EventStore.append`, used by the demo, imports and the HTTP API. Each
-call writes new files (to a temporary name, fsynced, then atomically renamed), so readers in
-other processes (server, worker, CLI) only ever see whole files and never need a lock.
+Two write paths: :meth:`EventStore.append` (the demo and the HTTP API) writes new files to a
+temporary name, fsynced, then atomically renamed; :meth:`EventStore.adopt` (file imports)
+makes a whole staged import live in one manifest commit. Readers in other processes
+(server, worker, CLI) only ever see whole files and never need a lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +26,7 @@ import pyarrow.parquet as pq
 from boomerang.errors import Invalid
 
 MANIFEST = "_manifest.json"
+STAGING = "_staging"
 
 EVENT_TYPES = ("identify", "group", "track", "page", "screen", "alias")
 
@@ -131,6 +136,50 @@ class EventStore:
         _fsync_dir(directory)
         return int(table.num_rows)
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive right to change the manifest (compaction, committing an import)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".manifest.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def staging_dir(self, name: str) -> Path:
+        """A private directory for an import to write into before :meth:`adopt`."""
+        path = self.root / STAGING / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def adopt(self, staging: Path, *, tag: str) -> int:
+        """Make the Parquet files under ``staging/date=*/`` live, all at once; returns files.
+
+        Each file is fsynced and moved into its day's directory as ``import-{tag}-*``,
+        which readers ignore until the manifest lists it: the manifest's atomic
+        replacement is the commit point, so a crash leaves the import all there or absent.
+        """
+        moved: list[str] = []
+        for path in sorted(staging.glob("date=*/*.parquet")):
+            day = path.parent.name
+            directory = self.root / day
+            directory.mkdir(parents=True, exist_ok=True)
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+            target = directory / f"import-{tag}-{len(moved):05d}.parquet"
+            os.replace(path, target)
+            moved.append(_rel(self.root, target))
+        for directory in {self.root / rel.split("/")[0] for rel in moved}:
+            _fsync_dir(directory)
+        if moved:
+            with self.lock():
+                manifest = self._manifest()
+                manifest.live.extend(moved)
+                self._save_manifest(manifest)
+        shutil.rmtree(staging, ignore_errors=True)
+        return len(moved)
+
     def clear(self) -> None:
         """Delete every event file (used by ``demo --reset``)."""
         for path in self.root.glob("date=*/*"):
@@ -175,7 +224,24 @@ class EventStore:
         the old files or the new one live, never both, and the leftovers are cleaned up by
         the next call.
         """
-        now = time.time() if now is None else now
+        with self.lock():
+            return self._compact(
+                min_files=min_files,
+                small_bytes=small_bytes,
+                max_input_bytes=max_input_bytes,
+                grace_seconds=grace_seconds,
+                now=time.time() if now is None else now,
+            )
+
+    def _compact(
+        self,
+        *,
+        min_files: int,
+        small_bytes: int,
+        max_input_bytes: int,
+        grace_seconds: float,
+        now: float,
+    ) -> int:
         manifest = self._manifest()
         self._collect_garbage(manifest, now=now, grace_seconds=grace_seconds)
         merged = 0
@@ -226,6 +292,15 @@ class EventStore:
         for path in self.root.glob("date=*/compact-*.parquet"):
             if _rel(self.root, path) not in live and _rel(self.root, path) not in manifest.dead:
                 path.unlink()  # written by a compaction that crashed before its commit
+        for path in self.root.glob("date=*/import-*.parquet"):
+            rel = _rel(self.root, path)
+            # Moved by an import that has not committed (yet, or ever: it crashed).
+            stale = now - path.stat().st_mtime > grace_seconds
+            if rel not in live and rel not in manifest.dead and stale:
+                path.unlink(missing_ok=True)
+        for path in (self.root / STAGING).glob("*"):
+            if now - path.stat().st_mtime > grace_seconds:
+                shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob("date=*/.*.tmp"):
             # An import in another process may be writing one: only old ones are debris.
             if now - path.stat().st_mtime > grace_seconds:

@@ -27,6 +27,7 @@ class ImportRun(Base):
     kind: Mapped[str] = mapped_column(String(40), index=True)
     filename: Mapped[str] = mapped_column(String(1000))
     file_format: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus, "import_status"))
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,426 @@
+"""Importing events: one streaming DuckDB query from the file to staged Parquet, then one commit.
+
+The file is never loaded whole: DuckDB reads it, maps and validates each row, and writes the
+rows into day-partitioned Parquet in a staging directory with bounded memory. A row with a
+problem gets no day, so it lands in a ``date=NULL`` partition; seeing one after the copy
+means the file is refused (the staging directory is deleted and a second, rarely taken
+query lists the bad rows with their line numbers and reasons). A clean file is made live in
+one atomic manifest commit (:meth:`EventStore.adopt`): readers see all of it or none.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from boomerang.errors import Invalid
+from boomerang.events.store import EVENT_TYPES, EventStore
+from boomerang.imports.mapping import Mapping
+from boomerang.imports.readers import FileFormat, Source
+from boomerang.imports.records import MAX_REPORTED, Counts, Errors, Resolved
+
+Progress = Callable[[float], None]
+
+TEXT_FIELDS = ("message_id", "type", "event", "name", "user_id", "anonymous_id", "group_id")
+FIELDS = (*TEXT_FIELDS, "timestamp", "properties", "context", "subscription")
+FIELD_HELP = {
+    "message_id": "unique id of the event (generated when absent)",
+    "type": "track (default), page, screen, identify, group or alias",
+    "event": "the event name (required for track)",
+    "name": "page or screen name",
+    "user_id": "the user's id",
+    "anonymous_id": "an anonymous id (a user_id or anonymous_id or group_id is required)",
+    "group_id": "the account's external id",
+    "timestamp": "when it happened: ISO 8601, a date, or epoch seconds/milliseconds",
+    "properties": "a JSON object column (else properties.NAME columns, else every unmapped column)",
+    "context": "a JSON object column",
+    "subscription": "a subscription external id; its account becomes group_id",
+}
+MAX_ID = 200
+EPOCH_MS_FROM = 100_000_000_000
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _reader(source: Source) -> str:
+    path = _lit(str(source.path))
+    compression = "'gzip'" if source.gzip else "'none'"
+    if source.format is FileFormat.parquet:
+        return f"read_parquet({path})"
+    if source.format is FileFormat.csv:
+        return f"read_csv({path}, header = true, all_varchar = true, compression = {compression})"
+    return (
+        f"read_json({path}, format = 'newline_delimited', compression = {compression}, "
+        "sample_size = 20000, union_by_name = true)"
+    )
+
+
+def _connect(memory_limit: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    # Order inside the output does not matter; not preserving it lets DuckDB stream.
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _describe(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
+    except duckdb.Error as exc:
+        raise Invalid(f"{source.path}: cannot read the file ({_short(exc)})") from None
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__
+
+
+def _text_expr(column: str) -> str:
+    return f"nullif(trim(CAST({_q(column)} AS VARCHAR)), '')"
+
+
+def _timestamp_expr(column: str, dtype: str) -> str:
+    c = _q(column)
+    upper = dtype.upper()
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({c} AS TIMESTAMPTZ)"
+    if any(t in upper for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")):
+        return _epoch(f"CAST({c} AS DOUBLE)")
+    text = f"trim(CAST({c} AS VARCHAR))"
+    return (
+        f"coalesce(try_cast({text} AS TIMESTAMPTZ), "
+        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+(\\.[0-9]+)?') THEN "
+        f"{_epoch(f'try_cast({text} AS DOUBLE)')} END)"
+    )
+
+
+def _epoch(x: str) -> str:
+    """Epoch seconds or milliseconds (by magnitude) as a time; NULL when out of range."""
+    return (
+        f"try(to_timestamp(CASE WHEN abs({x}) >= {EPOCH_MS_FROM} THEN {x} / 1000.0 ELSE {x} END))"
+    )
+
+
+def _json_expr(column: str, dtype: str) -> str:
+    c = _q(column)
+    upper = dtype.upper()
+    if upper.startswith(("STRUCT", "MAP")):
+        return f"CAST(to_json({c}) AS VARCHAR)"
+    return f"nullif(trim(CAST({c} AS VARCHAR)), '')"
+
+
+def _csv_json(column: str) -> str:
+    """A CSV cell as JSON: numbers and true/false typed, blank as null, the rest a string."""
+    c = _q(column)
+    return (
+        f"CASE WHEN {c} IS NULL OR trim({c}) = '' THEN NULL "
+        f"WHEN regexp_full_match({c}, '-?(0|[1-9][0-9]{{0,15}})(\\.[0-9]+)?') THEN json({c}) "
+        f"WHEN lower({c}) IN ('true', 'false') THEN json(lower({c})) ELSE to_json({c}) END"
+    )
+
+
+def leftover_columns(columns: dict[str, str], resolved: Resolved) -> list[str]:
+    """The columns no field reads: they become the properties unless some are mapped."""
+    used = set(resolved.columns.values())
+    return [c for c in columns if c not in used]
+
+
+def resolve(columns: dict[str, str], mapping: Mapping) -> Resolved:
+    """Which file column feeds which event field."""
+    resolved: dict[str, str] = {}
+    for target, column in mapping.columns.items():
+        if target not in FIELDS and not target.startswith("properties."):
+            raise Invalid(
+                f"--map: events have no field {target!r}; fields: {', '.join(FIELDS)}, "
+                "properties.NAME"
+            )
+        if column not in columns:
+            raise Invalid(
+                f"--map {target}={column}: the file has no column {column!r} "
+                f"(its columns: {', '.join(columns) or 'none'})"
+            )
+        resolved[target] = column
+    for name in FIELDS:
+        if name not in resolved and name in columns and name not in mapping.columns.values():
+            resolved[name] = name
+    for name in mapping.defaults:
+        if name not in TEXT_FIELDS:
+            raise Invalid(f"defaults: only text fields take defaults: {', '.join(TEXT_FIELDS)}")
+    if "timestamp" not in resolved:
+        raise Invalid(
+            "no column for 'timestamp' (when it happened): the file's columns are "
+            f"{', '.join(columns)}; map one with --map timestamp=COLUMN"
+        )
+    used = set(resolved.values())
+    leftovers = [c for c in columns if c not in used]
+    explicit = "properties" in resolved or any(t.startswith("properties.") for t in resolved)
+    # Without a properties mapping, every other column is kept as a property.
+    return Resolved(columns=resolved, ignored=leftovers if explicit else [])
+
+
+def _select(
+    source: Source, columns: dict[str, str], resolved: Resolved, mapping: Mapping
+) -> tuple[str, str]:
+    """The mapped-rows query, and the expression naming a row's first problem (or NULL)."""
+    cols = resolved.columns
+    exprs: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        expr = _text_expr(cols[name]) if name in cols else "NULL"
+        if name in mapping.values:
+            cases = " ".join(
+                f"WHEN {_lit(str(k))} THEN {_lit(str(val))}"
+                for k, val in mapping.values[name].items()
+            )
+            expr = f"(CASE {expr} {cases} ELSE {expr} END)"
+        if name in mapping.defaults:
+            expr = f"coalesce({expr}, {_lit(str(mapping.defaults[name]))})"
+        exprs[name] = f"CAST({expr} AS VARCHAR)"
+    exprs["type"] = f"lower(coalesce({exprs['type']}, 'track'))"
+    if "subscription" in cols:
+        exprs["group_id"] = f"coalesce({exprs['group_id']}, _subs.account)"
+    ts_col = cols["timestamp"]
+    exprs["timestamp"] = _timestamp_expr(ts_col, columns[ts_col])
+    if "properties" in cols:
+        props = _json_expr(cols["properties"], columns[cols["properties"]])
+    else:
+        explicit = {t.removeprefix("properties."): c for t, c in cols.items() if "." in t}
+        chosen = explicit or {c: c for c in leftover_columns(columns, resolved)}
+        if chosen:
+            value = _csv_json if source.format is FileFormat.csv else _q
+            pairs = ", ".join(f"{_lit(k)}, {value(c)}" for k, c in chosen.items())
+            props = f"CAST(json_object({pairs}) AS VARCHAR)"
+        else:
+            props = "'{}'"
+    exprs["properties"] = props
+    exprs["context"] = (
+        _json_expr(cols["context"], columns[cols["context"]]) if "context" in cols else "NULL"
+    )
+    problems = [
+        (f"{_q(ts_col)} IS NULL", ts_col, "timestamp is required"),
+        (f"{exprs['timestamp']} IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
+        (
+            f"{exprs['type']} NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
+            cols.get("type", "type"),
+            "type: not one of " + ", ".join(EVENT_TYPES),
+        ),
+        (
+            f"{exprs['type']} = 'track' AND {exprs['event']} IS NULL",
+            cols.get("event", "event"),
+            "event: a track event needs a name",
+        ),
+        (
+            f"{exprs['user_id']} IS NULL AND {exprs['anonymous_id']} IS NULL "
+            f"AND {exprs['group_id']} IS NULL",
+            cols.get("user_id", "user_id"),
+            "needs a user_id, an anonymous_id or a group_id",
+        ),
+        (
+            f"{exprs['properties']} IS NOT NULL AND NOT coalesce(json_valid({exprs['properties']})"
+            f" AND json_type({exprs['properties']}) = 'OBJECT', false)",
+            cols.get("properties", "properties"),
+            "properties: not a JSON object",
+        ),
+        (
+            f"{exprs['context']} IS NOT NULL AND NOT coalesce(json_valid({exprs['context']})"
+            f" AND json_type({exprs['context']}) = 'OBJECT', false)",
+            cols.get("context", "context"),
+            "context: not a JSON object",
+        ),
+    ]
+    for name in ("message_id", "user_id", "anonymous_id", "group_id", "event"):
+        problems.append(
+            (
+                f"length({exprs[name]}) > {MAX_ID}",
+                cols.get(name, name),
+                f"{name}: at most {MAX_ID} characters",
+            )
+        )
+    if "subscription" in cols:
+        problems.insert(
+            0,
+            (
+                f"{_text_expr(cols['subscription'])} IS NOT NULL AND _subs.account IS NULL",
+                cols["subscription"],
+                "subscription: no such subscription",
+            ),
+        )
+    problem = "CASE " + " ".join(
+        f"WHEN {cond} THEN {_lit(column + chr(31) + reason)}" for cond, column, reason in problems
+    )
+    problem += " END"
+    join = ""
+    if "subscription" in cols:
+        join = f" LEFT JOIN _subs ON _subs.subscription = {_text_expr(cols['subscription'])}"
+    message_id = f"coalesce({exprs['message_id']}, CAST(gen_random_uuid() AS VARCHAR))"
+    select = f"""
+        SELECT
+            {message_id} AS message_id,
+            {exprs["type"]} AS type,
+            {exprs["event"]} AS event,
+            {exprs["name"]} AS name,
+            {exprs["user_id"]} AS user_id,
+            {exprs["anonymous_id"]} AS anonymous_id,
+            {exprs["group_id"]} AS group_id,
+            {exprs["timestamp"]} AS timestamp,
+            CAST($received_at AS TIMESTAMPTZ) AS received_at,
+            {exprs["properties"]} AS properties,
+            {exprs["context"]} AS context,
+            CAST(NULL AS VARCHAR) AS traits,
+            CAST(NULL AS VARCHAR) AS integrations,
+            CAST(NULL AS VARCHAR) AS previous_id,
+            CAST(NULL AS TIMESTAMPTZ) AS original_timestamp,
+            CAST(NULL AS TIMESTAMPTZ) AS sent_at,
+            CASE WHEN ({problem}) IS NULL
+                 THEN strftime({exprs["timestamp"]}, '%Y-%m-%d') END AS date
+        FROM {_reader(source)} AS src{join}
+    """
+    return select, problem
+
+
+def _first_line(source: Source) -> int:
+    """Line of the first record: CSV has a header line."""
+    return 2 if source.format is FileFormat.csv else 1
+
+
+def import_events(
+    *,
+    store: EventStore,
+    source: Source,
+    mapping: Mapping,
+    dry_run: bool,
+    subscriptions: pa.Table | None = None,
+    progress: Progress | None = None,
+    memory_limit: str = "1GB",
+) -> tuple[Counts, Errors, Resolved]:
+    """Validate and (unless ``dry_run``) store every event of the file, or none of them.
+
+    ``subscriptions`` (columns ``subscription``, ``account``) resolves a ``subscription``
+    column to the account's external id.
+    """
+    con = _connect(memory_limit)
+    try:
+        columns = _describe(con, source)
+        resolved = resolve(columns, mapping)
+        if subscriptions is not None:
+            con.register("_subs", subscriptions)
+        elif "subscription" in resolved.columns:
+            raise Invalid("subscription: no subscription table was given")
+        select, problem = _select(source, columns, resolved, mapping)
+        tag = uuid.uuid4().hex[:12]
+        staging = store.staging_dir(f"import-{tag}")
+        params = {"received_at": datetime.now(UTC)}
+        try:
+            total = _copy(con, select, staging, params, progress)
+            bad_days = [p for p in staging.glob("date=*") if not _is_day(p.name)]
+            counts = Counts(rows=total)
+            errors = Errors()
+            if bad_days:
+                _collect_errors(con, source, select, problem, params, errors)
+            if errors.count or dry_run:
+                _remove(staging)
+                if not errors.count:
+                    counts.inserted = total
+                return counts, errors, resolved
+            store.adopt(staging, tag=tag)
+            counts.inserted = total
+            return counts, errors, resolved
+        except BaseException:
+            _remove(staging)
+            raise
+    finally:
+        con.close()
+
+
+def _is_day(name: str) -> bool:
+    return re.fullmatch(r"date=\d{4}-\d{2}-\d{2}", name) is not None
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    staging: Path,
+    params: dict[str, Any],
+    progress: Progress | None,
+) -> int:
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            try:
+                value = con.query_progress()
+            except duckdb.Error:
+                continue
+            if value >= 0 and progress is not None:
+                progress(min(float(value), 100.0))
+
+    watcher = threading.Thread(target=watch, daemon=True) if progress is not None else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        row = con.execute(
+            f"COPY ({select}) TO {_lit(str(staging))} (FORMAT parquet, COMPRESSION zstd, "
+            "PARTITION_BY (date), OVERWRITE_OR_IGNORE true, ROW_GROUP_SIZE 256000)",
+            params,
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise Invalid(f"cannot read the file: {_short(exc)}") from None
+    finally:
+        done.set()
+        if watcher is not None:
+            watcher.join()
+    if progress is not None:
+        progress(100.0)
+    return int(row[0]) if row else 0
+
+
+def _collect_errors(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    select: str,
+    problem: str,
+    params: dict[str, Any],
+    errors: Errors,
+) -> None:
+    """The bad rows, with their line (record number for JSON Lines, row for Parquet)."""
+    base = _first_line(source)
+    numbered = select.replace(
+        " AS date\n", f" AS date, ({problem}) AS _problem, row_number() OVER () AS _n\n", 1
+    )
+    # One thread, in order: the row numbers are the file's.
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET threads = 1")
+    count_row = con.execute(
+        f"SELECT count(*) FROM ({numbered}) WHERE _problem IS NOT NULL", params
+    ).fetchone()
+    rows = con.execute(
+        f"SELECT _n, _problem FROM ({numbered}) WHERE _problem IS NOT NULL "
+        f"ORDER BY _n LIMIT {MAX_REPORTED}",
+        params,
+    ).fetchall()
+    for number, text in rows:
+        column, _, reason = str(text).partition(chr(31))
+        errors.add(int(number) + base - 1, column, reason)
+    total = int(count_row[0]) if count_row else 0
+    errors.count = max(errors.count, total)
