@@ -75,6 +75,9 @@ def _connect(memory_limit: str) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET memory_limit = {_lit(memory_limit)}")
     # Order inside the output does not matter; not preserving it lets DuckDB stream.
     con.execute("SET preserve_insertion_order = false")
+    # Rows buffered per day before they are written: bounds memory when a file spans
+    # many days.
+    con.execute("SET partitioned_write_flush_threshold = 131072")
     return con
 
 
@@ -211,84 +214,95 @@ def _select(
     exprs["context"] = (
         _json_expr(cols["context"], columns[cols["context"]]) if "context" in cols else "NULL"
     )
+    # The inner query computes each column once; the outer one checks them by name.
+    inner = {
+        "message_id": exprs["message_id"],
+        "type": exprs["type"],
+        "event": exprs["event"],
+        "name": exprs["name"],
+        "user_id": exprs["user_id"],
+        "anonymous_id": exprs["anonymous_id"],
+        "group_id": exprs["group_id"],
+        "timestamp": exprs["timestamp"],
+        "properties": exprs["properties"],
+        "context": exprs["context"],
+        "_ts_given": f"{_q(ts_col)} IS NOT NULL",
+    }
     problems = [
-        (f"{_q(ts_col)} IS NULL", ts_col, "timestamp is required"),
-        (f"{exprs['timestamp']} IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
+        ("NOT _ts_given", ts_col, "timestamp is required"),
+        ("timestamp IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
         (
-            f"{exprs['type']} NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
+            f"type NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
             cols.get("type", "type"),
             "type: not one of " + ", ".join(EVENT_TYPES),
         ),
         (
-            f"{exprs['type']} = 'track' AND {exprs['event']} IS NULL",
+            "type = 'track' AND event IS NULL",
             cols.get("event", "event"),
             "event: a track event needs a name",
         ),
         (
-            f"{exprs['user_id']} IS NULL AND {exprs['anonymous_id']} IS NULL "
-            f"AND {exprs['group_id']} IS NULL",
+            "user_id IS NULL AND anonymous_id IS NULL AND group_id IS NULL",
             cols.get("user_id", "user_id"),
             "needs a user_id, an anonymous_id or a group_id",
         ),
-        (
-            f"{exprs['properties']} IS NOT NULL AND NOT coalesce(json_valid({exprs['properties']})"
-            f" AND json_type({exprs['properties']}) = 'OBJECT', false)",
-            cols.get("properties", "properties"),
-            "properties: not a JSON object",
-        ),
-        (
-            f"{exprs['context']} IS NOT NULL AND NOT coalesce(json_valid({exprs['context']})"
-            f" AND json_type({exprs['context']}) = 'OBJECT', false)",
-            cols.get("context", "context"),
-            "context: not a JSON object",
-        ),
     ]
+    # Properties built by json_object are valid by construction; a given column is checked.
+    for name in ("properties", "context"):
+        if name in cols:
+            problems.append(
+                (
+                    f"{name} IS NOT NULL AND NOT coalesce(json_valid({name})"
+                    f" AND json_type({name}) = 'OBJECT', false)",
+                    cols[name],
+                    f"{name}: not a JSON object",
+                )
+            )
     for name in ("message_id", "user_id", "anonymous_id", "group_id", "event"):
         problems.append(
             (
-                f"length({exprs[name]}) > {MAX_ID}",
+                f"length({name}) > {MAX_ID}",
                 cols.get(name, name),
                 f"{name}: at most {MAX_ID} characters",
             )
         )
+    join = ""
     if "subscription" in cols:
+        sub = _text_expr(cols["subscription"])
+        join = f" LEFT JOIN _subs ON _subs.subscription = {sub}"
+        inner["_sub_missing"] = f"{sub} IS NOT NULL AND _subs.account IS NULL"
         problems.insert(
-            0,
-            (
-                f"{_text_expr(cols['subscription'])} IS NOT NULL AND _subs.account IS NULL",
-                cols["subscription"],
-                "subscription: no such subscription",
-            ),
+            0, ("_sub_missing", cols["subscription"], "subscription: no such subscription")
         )
     problem = "CASE " + " ".join(
         f"WHEN {cond} THEN {_lit(column + chr(31) + reason)}" for cond, column, reason in problems
     )
     problem += " END"
-    join = ""
-    if "subscription" in cols:
-        join = f" LEFT JOIN _subs ON _subs.subscription = {_text_expr(cols['subscription'])}"
-    message_id = f"coalesce({exprs['message_id']}, CAST(gen_random_uuid() AS VARCHAR))"
+    inner["message_id"] = f"coalesce({exprs['message_id']}, CAST(gen_random_uuid() AS VARCHAR))"
+    inner_sql = ",\n            ".join(f"{expr} AS {_q(name)}" for name, expr in inner.items())
+    # Columns that are NULL in every row are left out of the files (readers take the
+    # union of columns by name): writing them costs DuckDB as much as real data.
+    present = {
+        "name": "name" in cols or "name" in mapping.defaults,
+        "anonymous_id": "anonymous_id" in cols or "anonymous_id" in mapping.defaults,
+        "context": "context" in cols,
+    }
+    output = ", ".join(
+        name if present.get(name, True) else f"CAST(NULL AS VARCHAR) AS {name}"
+        for name in ("message_id", "type", "event", "user_id", "group_id", "timestamp")
+    )
+    optional = "".join(f"{name}, " for name, keep in present.items() if keep)
     select = f"""
         SELECT
-            {message_id} AS message_id,
-            {exprs["type"]} AS type,
-            {exprs["event"]} AS event,
-            {exprs["name"]} AS name,
-            {exprs["user_id"]} AS user_id,
-            {exprs["anonymous_id"]} AS anonymous_id,
-            {exprs["group_id"]} AS group_id,
-            {exprs["timestamp"]} AS timestamp,
+            {output}, {optional}
             CAST($received_at AS TIMESTAMPTZ) AS received_at,
-            {exprs["properties"]} AS properties,
-            {exprs["context"]} AS context,
-            CAST(NULL AS VARCHAR) AS traits,
-            CAST(NULL AS VARCHAR) AS integrations,
-            CAST(NULL AS VARCHAR) AS previous_id,
-            CAST(NULL AS TIMESTAMPTZ) AS original_timestamp,
-            CAST(NULL AS TIMESTAMPTZ) AS sent_at,
-            CASE WHEN ({problem}) IS NULL
-                 THEN strftime({exprs["timestamp"]}, '%Y-%m-%d') END AS date
-        FROM {_reader(source)} AS src{join}
+            properties,
+            CASE WHEN ({problem}) IS NULL THEN strftime(timestamp, '%Y-%m-%d') END AS date
+        FROM (
+            SELECT
+            {inner_sql}
+            FROM {_reader(source)} AS src{join}
+        )
     """
     return select, problem
 
