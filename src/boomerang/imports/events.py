@@ -77,7 +77,10 @@ def _connect(memory_limit: str) -> duckdb.DuckDBPyConnection:
     con.execute("SET preserve_insertion_order = false")
     # Rows buffered per day before they are written: bounds memory when a file spans
     # many days.
-    con.execute("SET partitioned_write_flush_threshold = 131072")
+    con.execute("SET partitioned_write_flush_threshold = 16384")
+    # Progress is read with query_progress() for our own bar; DuckDB prints nothing.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     return con
 
 
