@@ -23,6 +23,7 @@ from boomerang.ingest import api as ingest_api
 from boomerang.timeline import views as timeline_views
 from boomerang.users import views as users_views
 from boomerang.web import errors
+from boomerang.webhooks import api as webhooks_api
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -90,5 +91,6 @@ def create_app(
     app.include_router(timeline_views.router)
     app.include_router(accounts_api.router)
     app.include_router(ingest_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)
     return app

@@ -29,6 +29,7 @@ from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import cli as users_cli
 from boomerang.users import service as users_service
+from boomerang.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
     help="Boomerang: an open-source customer success platform.",
@@ -41,6 +42,7 @@ app.add_typer(users_cli.tokens_app, name="tokens")
 app.add_typer(ingest_cli.keys_app, name="keys")
 app.add_typer(ingest_cli.ingest_app, name="ingest")
 app.command("import", no_args_is_help=True)(imports_cli.import_command)
+app.add_typer(webhooks_cli.app, name="hooks")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 

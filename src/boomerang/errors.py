@@ -13,6 +13,12 @@ class BoomerangError(Exception):
         self.message = message
 
 
+class BadRequest(BoomerangError):
+    """The request cannot be read at all (bad JSON, wrong encoding)."""
+
+    status_code = 400
+
+
 class Invalid(BoomerangError):
     """The input is wrong; the message says what and where."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from boomerang.imports.models import ImportRun, ImportStatus
 from boomerang.ingest.models import WriteKey
 from boomerang.users.models import Role
-from boomerang.webhooks.models import WebhookKind, WebhookSource
+from boomerang.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookKind, WebhookSource
 from tests.factories import make_user
 from tests.web.test_ui import csrf, login, soup
 
@@ -92,13 +92,31 @@ def test_imports_webhooks_and_connection_check(client: TestClient, session: Sess
             errors=[{"line": 4, "column": "arr", "reason": "not a number"}],
         )
     )
-    session.add(WebhookSource(name="zendesk", kind=WebhookKind.tickets, secret="whsec_abc"))
+    source = WebhookSource(name="zendesk", kind=WebhookKind.tickets, secret="whsec_abc")
+    session.add(source)
+    session.flush()
+    session.add(
+        WebhookDelivery(
+            source_id=source.id,
+            event_id="evt_77",
+            event_type="ticket.created",
+            status=DeliveryStatus.rejected,
+            error="data.account: no account 'ghost'",
+        )
+    )
     session.flush()
     login(client, make_user(session, Role.admin))
     html = soup(client.get(PAGE).text)
     imports = html.select_one("#imports").text
     assert "crm.csv" in imports and "line 4, arr: not a number" in imports
     assert "POST /v1/hooks/zendesk" in html.select_one("#webhooks").text
+    cells = [td.text.strip() for td in html.select("#deliveries tbody tr td")]
+    assert cells[1:] == [
+        "zendesk",
+        "evt_77",
+        "ticket.created",
+        "Rejected: data.account: no account 'ghost'",
+    ]
     checked = soup(
         client.post(f"{PAGE}/test-connection", data={"csrf_token": csrf(client, PAGE)}).text
     )

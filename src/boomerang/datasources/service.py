@@ -16,7 +16,8 @@ from boomerang.imports.models import ImportRun
 from boomerang.ingest import service as ingest_service
 from boomerang.ingest.inbox import Inbox, MinuteStats, RejectionRecord
 from boomerang.ingest.models import WriteKey
-from boomerang.webhooks.models import WebhookSource
+from boomerang.webhooks import service as webhooks_service
+from boomerang.webhooks.models import WebhookDelivery, WebhookSource
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Overview:
     ingestion: Ingestion
     imports: list[ImportRun]
     webhooks: list[WebhookSource]
+    deliveries: list[WebhookDelivery]
     event_source: str
     key_names: dict[str, str] = field(default_factory=dict)
 
@@ -73,6 +75,7 @@ def overview(*, session: Session, inbox: Inbox, settings: Settings) -> Overview:
         ingestion=ingestion,
         imports=imports,
         webhooks=webhooks,
+        deliveries=webhooks_service.recent_deliveries(session=session, limit=20),
         event_source=f"embedded Parquet store at {settings.events_dir.resolve()}",
         key_names={k.id: k.name for k in keys},
     )

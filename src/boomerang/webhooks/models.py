@@ -33,6 +33,9 @@ class WebhookSource(Base):
     kind: Mapped[WebhookKind] = mapped_column(str_enum(WebhookKind, "webhook_kind"))
     # The verifier needs the secret itself, not a hash of it.
     secret: Mapped[str] = mapped_column(String(128))
+    # After a rotation the old secret stays valid until ``previous_valid_until``.
+    previous_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
