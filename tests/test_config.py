@@ -51,6 +51,12 @@ def test_production_accepts_strong_secret(monkeypatch) -> None:
         ("BOOMERANG_DATABASE_URL", "mysql://x", "BOOMERANG_DATABASE_URL"),
         ("BOOMERANG_ENV", "staging", "BOOMERANG_ENV"),
         ("BOOMERANG_LOG_LEVEL", "loud", "BOOMERANG_LOG_LEVEL"),
+        ("BOOMERANG_EVENTS_SOURCE", "warehouse.internal:5432", "BOOMERANG_EVENTS_SOURCE"),
+        ("BOOMERANG_EVENTS_SOURCE", "duckdb://", "duckdb:// needs a file path"),
+        ("BOOMERANG_EVENTS_TABLE", "events; DROP TABLE x", "BOOMERANG_EVENTS_TABLE"),
+        ("BOOMERANG_EVENTS_COLUMNS", "account_id", "'account_id' is not field=column"),
+        ("BOOMERANG_EVENTS_COLUMNS", "org=org_id", "'org' is not one of account_id"),
+        ("BOOMERANG_EVENTS_COLUMNS", "event=name;x", "'name;x' is not a column name"),
     ],
 )
 def test_bad_values_name_the_setting(monkeypatch, name: str, value: str, complaint: str) -> None:
@@ -65,3 +71,21 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert declared - documented == set(), "settings missing from the README"
     test_only = {"BOOMERANG_TEST_POSTGRES_URL"}
     assert documented - declared - test_only == set(), "README documents unknown settings"
+
+
+def test_warehouse_settings_are_read(monkeypatch) -> None:
+    monkeypatch.setenv("BOOMERANG_EVENTS_SOURCE", " postgresql://ana@db:5432/wh ")
+    monkeypatch.setenv("BOOMERANG_EVENTS_TABLE", "segment.tracks")
+    monkeypatch.setenv("BOOMERANG_EVENTS_COLUMNS", "account_id=org_id, timestamp=received_at")
+    settings = load_settings()
+    assert settings.events_source == "postgresql://ana@db:5432/wh"
+    assert settings.events_table == "segment.tracks"
+    assert settings.event_columns == {
+        "account_id": "org_id",
+        "user_id": "user_id",
+        "event": "event",
+        "timestamp": "received_at",
+        "properties": "properties",
+    }
+    monkeypatch.setenv("BOOMERANG_EVENTS_SOURCE", "")
+    assert load_settings().events_source is None

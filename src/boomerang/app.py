@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from boomerang import __version__
 from boomerang.accounts import api as accounts_api
 from boomerang.accounts import views as accounts_views
+from boomerang.analytics.source import EventSource
 from boomerang.config import Environment, Settings, get_settings
 from boomerang.datasources import views as datasources_views
 from boomerang.db import engine_from_settings, session_factory
@@ -60,6 +61,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.event_store = EventStore(settings.events_dir)
+    app.state.event_source = EventSource.from_settings(settings, app.state.event_store)
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
     )

@@ -17,7 +17,6 @@ from sqlalchemy.engine import make_url
 from boomerang import __version__
 from boomerang.accounts import service as accounts_service
 from boomerang.analytics import queries
-from boomerang.analytics.engine import connect
 from boomerang.billing import service as billing_service
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.db import Base, current_revision, migrate
@@ -261,8 +260,9 @@ def status() -> None:
             "tickets": support_service.count(session=session),
             "timeline entries": timeline_service.count(session=session),
         }
-    with connect(runtime.event_store) as con:
-        totals = queries.event_totals(con)
+    source = runtime.event_source
+    with source.open() as events:
+        totals = queries.event_totals(events)
     counts["events"] = totals.events
     table = Table("what", "count")
     for label, value in counts.items():
@@ -277,7 +277,7 @@ def status() -> None:
         if totals.first and totals.last
         else ""
     )
-    console.print(f"event store: DuckDB over Parquet in {settings.events_dir.resolve()}{span}")
+    console.print(f"events: {source.describe()}{span}")
 
 
 def main() -> None:

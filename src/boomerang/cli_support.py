@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from boomerang.analytics.source import EventSource
 from boomerang.config import Settings, get_settings
 from boomerang.db import current_revision, engine_from_settings, session_factory
 from boomerang.errors import BoomerangError
@@ -41,11 +42,15 @@ class Runtime:
     def event_store(self) -> EventStore:
         return EventStore(self.settings.events_dir)
 
+    @cached_property
+    def event_source(self) -> EventSource:
+        return EventSource.from_settings(self.settings, self.event_store)
+
     def reset(self) -> None:
         """Forget the opened stores (and re-read settings on next use)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
-        for name in ("settings", "engine", "event_store"):
+        for name in ("settings", "engine", "event_store", "event_source"):
             self.__dict__.pop(name, None)
         get_settings.cache_clear()
 

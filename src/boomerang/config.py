@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -73,6 +74,59 @@ class Settings(BaseSettings):
         "stored once (across restarts).",
     )
 
+    events_source: str | None = Field(
+        default=None,
+        description="Warehouse mode: read events from an existing table instead of the "
+        "embedded store. A DuckDB file (duckdb:///path/to/file.duckdb), PostgreSQL "
+        "(postgresql://user:password@host:5432/db), or the URL of another installed Ibis "
+        "backend. Empty: the embedded store.",
+    )
+    events_table: str = Field(
+        default="events",
+        description="Warehouse mode: the events table (or view), optionally schema.table.",
+    )
+    events_columns: str | None = Field(
+        default=None,
+        description="Warehouse mode: which column holds each field, as field=column pairs: "
+        "account_id, user_id, event, timestamp (required), properties (optional). "
+        "Unlisted fields read the column of the same name.",
+    )
+
+    @field_validator("events_source")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"[a-z][a-z0-9+]*://.*", value):
+            raise ValueError(
+                "must be a URL: duckdb:///path/to/file.duckdb, "
+                "postgresql://user@host:5432/db, or another Ibis backend's URL"
+            )
+        if value.startswith("duckdb://") and not value.removeprefix("duckdb://").strip("/"):
+            raise ValueError("duckdb:// needs a file path: duckdb:///path/to/file.duckdb")
+        return value
+
+    @field_validator("events_table")
+    @classmethod
+    def _table_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?", value):
+            raise ValueError(f"{value!r} is not a table name (name or schema.name)")
+        return value
+
+    @field_validator("events_columns")
+    @classmethod
+    def _column_mapping(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_event_columns(value)
+        return value
+
+    @property
+    def event_columns(self) -> dict[str, str]:
+        """Warehouse field -> column, every field present."""
+        return parse_event_columns(self.events_columns or "")
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -133,6 +187,26 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return key
+
+
+EVENT_FIELDS = ("account_id", "user_id", "event", "timestamp", "properties")
+
+
+def parse_event_columns(text: str) -> dict[str, str]:
+    """``"account_id=org_id,timestamp=ts"`` -> every field's column; ValueError naming the item."""
+    mapping = {name: name for name in EVENT_FIELDS}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        field, sep, column = (part.strip() for part in item.partition("="))
+        if not sep or not field or not column:
+            raise ValueError(f"{item!r} is not field=column")
+        if field not in EVENT_FIELDS:
+            raise ValueError(f"{field!r} is not one of {', '.join(EVENT_FIELDS)}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", column):
+            raise ValueError(f"{column!r} is not a column name")
+        mapping[field] = column
+    return mapping
 
 
 def load_settings() -> Settings:

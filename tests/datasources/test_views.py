@@ -120,4 +120,4 @@ def test_imports_webhooks_and_connection_check(client: TestClient, session: Sess
     checked = soup(
         client.post(f"{PAGE}/test-connection", data={"csrf_token": csrf(client, PAGE)}).text
     )
-    assert checked.select_one("#check").text.startswith("OK: 0 events readable")
+    assert checked.select_one("#check").text.startswith("OK: 0 events of 0 accounts readable")

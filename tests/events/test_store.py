@@ -6,6 +6,7 @@ import pytest
 
 from boomerang.analytics.engine import connect
 from boomerang.analytics.queries import account_activity, event_totals
+from boomerang.analytics.source import EventSource
 from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
 
@@ -33,20 +34,22 @@ def test_append_partitions_by_day_and_is_queryable(tmp_path: Path) -> None:
     assert store.append(pa.concat_tables([_events(5, day=1), _events(4, day=2)])) == 9
     assert sorted(p.parent.name for p in store.files()) == ["date=2026-03-01", "date=2026-03-02"]
     assert not list(tmp_path.rglob("*.tmp"))
-    with connect(store) as con:
-        totals = event_totals(con)
+    with EventSource(store).open() as events:
+        totals = event_totals(events)
         assert (totals.events, totals.accounts) == (9, 1)
         activity = account_activity(
-            con, account_external_id="acme", as_of=datetime(2026, 3, 3, tzinfo=UTC), days=30
+            events, account_external_id="acme", as_of=datetime(2026, 3, 3, tzinfo=UTC), days=30
         )
     assert (activity.events, activity.active_users, activity.active_days) == (9, 3, 2)
     assert activity.top_events[0] == ("Report Created", 5)
 
 
 def test_empty_store_answers_queries(tmp_path: Path) -> None:
-    with connect(EventStore(tmp_path / "none")) as con:
-        assert event_totals(con).events == 0
-        assert account_activity(con, account_external_id="x", as_of=datetime.now(UTC)).events == 0
+    with EventSource(EventStore(tmp_path / "none")).open() as events:
+        assert event_totals(events).events == 0
+        assert (
+            account_activity(events, account_external_id="x", as_of=datetime.now(UTC)).events == 0
+        )
 
 
 @pytest.mark.parametrize(
@@ -68,11 +71,11 @@ def test_rejected_batches_write_nothing(tmp_path: Path, table: pa.Table, problem
 def test_new_connection_sees_appended_events(tmp_path: Path) -> None:
     store = EventStore(tmp_path)
     store.append(_events(2))
-    with connect(store) as con:
-        assert event_totals(con).events == 2
+    with EventSource(store).open() as events:
+        assert event_totals(events).events == 2
     store.append(_events(3, day=5))
-    with connect(store) as con:
-        assert event_totals(con).events == 5
+    with EventSource(store).open() as events:
+        assert event_totals(events).events == 5
 
 
 def _ids(store: EventStore) -> list[str]:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import Stage
 from boomerang.analytics import queries
-from boomerang.analytics.engine import connect
+from boomerang.analytics.source import EventSourceError
 from boomerang.billing import service as billing_service
 from boomerang.errors import Invalid
 from boomerang.support import service as support_service
@@ -91,10 +91,15 @@ def accounts_list(
 def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) -> Response:
     """The account 360: header, contacts, contracts, usage, tickets and timeline."""
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    with connect(request.app.state.event_store) as con:
-        usage = queries.account_activity(
-            con, account_external_id=account.external_id, as_of=datetime.now(UTC), days=30
-        )
+    usage: queries.AccountActivity | None = None
+    usage_error = None
+    try:
+        with request.app.state.event_source.open() as events:
+            usage = queries.account_activity(
+                events, account_external_id=account.external_id, as_of=datetime.now(UTC), days=30
+            )
+    except EventSourceError as exc:  # the rest of the page does not depend on the warehouse
+        usage_error = exc.message
     return render(
         request,
         "accounts/detail.html",
@@ -106,6 +111,7 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "tickets": support_service.list_for_account(session=session, account=account),
             "timeline": timeline_service.list_for_account(session=session, account=account),
             "usage": usage,
+            "usage_error": usage_error,
             "today": datetime.now(UTC).date(),
             "can_write": user.role.can_write,
         },

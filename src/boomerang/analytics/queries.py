@@ -1,11 +1,20 @@
-"""Set-based queries over the ``events`` view (see :mod:`boomerang.analytics.engine`)."""
+"""Set-based queries over the normalised events table (see :mod:`boomerang.analytics.source`).
+
+Each is one Ibis expression, so it runs unchanged on the embedded DuckDB store and on a
+warehouse (PostgreSQL, a DuckDB file, any Ibis backend); ``tests/analytics`` runs them on
+each and compares.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from boomerang.analytics.source import Events, EventSourceError
 
 
 @dataclass(frozen=True)
@@ -16,13 +25,23 @@ class EventTotals:
     last: datetime | None
 
 
-def event_totals(con: duckdb.DuckDBPyConnection) -> EventTotals:
-    """How many events the store holds, for how many accounts, over what period."""
-    row = con.execute(
-        "SELECT count(*), count(DISTINCT group_id), min(timestamp), max(timestamp) FROM events"
-    ).fetchone()
-    assert row is not None
-    return EventTotals(events=row[0], accounts=row[1], first=row[2], last=row[3])
+def event_totals(events: Events) -> EventTotals:
+    """How many events the source holds, for how many accounts, over what period."""
+    t = events.table
+    row = _one(
+        t.aggregate(
+            events=t.count(),
+            accounts=t.account_id.nunique(),
+            first=t.timestamp.min(),
+            last=t.timestamp.max(),
+        )
+    )
+    return EventTotals(
+        events=int(row["events"] or 0),
+        accounts=int(row["accounts"] or 0),
+        first=_utc(row["first"]),
+        last=_utc(row["last"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -37,36 +56,52 @@ class AccountActivity:
 
 
 def account_activity(
-    con: duckdb.DuckDBPyConnection, *, account_external_id: str, as_of: datetime, days: int = 30
+    events: Events, *, account_external_id: str, as_of: datetime, days: int = 30
 ) -> AccountActivity:
     """Events, active users, active days and the most frequent events of one account."""
-    params = {"acc": account_external_id, "as_of": as_of, "days": days}
-    # The ``date`` partition bound lets DuckDB open only the files of the window.
-    window = (
-        "group_id = $acc AND timestamp <= $as_of "
-        "AND timestamp > $as_of - to_days(CAST($days AS INTEGER)) "
-        "AND date >= CAST($as_of AS DATE) - CAST($days AS INTEGER)"
+    window = events.between(as_of - timedelta(days=days), as_of)
+    mine = window.filter(window.account_id == account_external_id)
+    row = _one(
+        mine.aggregate(
+            events=mine.count(),
+            active_users=mine.user_id.nunique(),
+            # The date of the UTC timestamp: the same day boundaries on every engine.
+            active_days=mine.timestamp.date().nunique(),
+            last_seen=mine.timestamp.max(),
+        )
     )
-    row = con.execute(
-        f"""
-        SELECT count(*), count(DISTINCT user_id), count(DISTINCT CAST(timestamp AS DATE)),
-               max(timestamp)
-        FROM events WHERE {window}
-        """,
-        params,
-    ).fetchone()
-    assert row is not None
-    top = con.execute(
-        f"""
-        SELECT coalesce(event, name, type) AS what, count(*) AS n FROM events
-        WHERE {window} GROUP BY what ORDER BY n DESC, what LIMIT 5
-        """,
-        params,
-    ).fetchall()
+    top = (
+        mine.group_by("event")
+        .aggregate(n=mine.count())
+        .order_by([ibis.desc("n"), ibis.asc("event")])
+        .limit(5)
+    )
     return AccountActivity(
-        events=row[0],
-        active_users=row[1],
-        active_days=row[2],
-        last_seen=row[3],
-        top_events=[(str(name), int(n)) for name, n in top],
+        events=int(row["events"] or 0),
+        active_users=int(row["active_users"] or 0),
+        active_days=int(row["active_days"] or 0),
+        last_seen=_utc(row["last_seen"]),
+        top_events=[(str(r["event"]), int(r["n"])) for r in _rows(top)],
     )
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    try:
+        return list(expr.to_pyarrow().to_pylist())
+    except EventSourceError:
+        raise
+    except Exception as exc:  # the engine's own error, whichever engine it is
+        text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise EventSourceError(f"the events query failed: {text}") from exc
+
+
+def _one(expr: ir.Table) -> dict[str, Any]:
+    rows = _rows(expr)
+    assert len(rows) == 1, "an aggregate without group_by has one row"
+    return rows[0]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

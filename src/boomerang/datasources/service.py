@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from boomerang.analytics.engine import connect
-from boomerang.config import Settings
-from boomerang.events.store import EventStore
+from boomerang.analytics import queries
+from boomerang.analytics.source import EventSource, EventSourceError
 from boomerang.imports.models import ImportRun
 from boomerang.ingest import service as ingest_service
 from boomerang.ingest.inbox import Inbox, MinuteStats, RejectionRecord
@@ -57,7 +56,7 @@ class Overview:
     key_names: dict[str, str] = field(default_factory=dict)
 
 
-def overview(*, session: Session, inbox: Inbox, settings: Settings) -> Overview:
+def overview(*, session: Session, inbox: Inbox, source: EventSource) -> Overview:
     """Everything the page shows, newest first."""
     keys = ingest_service.list_keys(session=session)
     since = datetime.now(UTC) - timedelta(hours=1)
@@ -76,22 +75,25 @@ def overview(*, session: Session, inbox: Inbox, settings: Settings) -> Overview:
         imports=imports,
         webhooks=webhooks,
         deliveries=webhooks_service.recent_deliveries(session=session, limit=20),
-        event_source=f"embedded Parquet store at {settings.events_dir.resolve()}",
+        event_source=source.describe(),
         key_names={k.id: k.name for k in keys},
     )
 
 
-def test_event_source(*, store: EventStore) -> ConnectionCheck:
+def test_event_source(*, source: EventSource) -> ConnectionCheck:
     """Open the event source and count what it holds, as the analytics layer would."""
     start = time.perf_counter()
     try:
-        with connect(store) as con:
-            row = con.execute("SELECT count(*), max(timestamp) FROM events").fetchone()
-    except Exception as exc:  # a broken source is what this check exists to report
-        return ConnectionCheck(False, f"cannot read the events: {exc}", _ms(start))
-    assert row is not None
-    latest = f", latest {row[1]:%Y-%m-%d %H:%M} UTC" if row[1] else ""
-    return ConnectionCheck(True, f"{row[0]:,} events readable{latest}", _ms(start))
+        with source.open() as events:
+            totals = queries.event_totals(events)
+    except EventSourceError as exc:  # a broken source is what this check exists to report
+        return ConnectionCheck(False, exc.message, _ms(start))
+    latest = f", latest {totals.last:%Y-%m-%d %H:%M} UTC" if totals.last else ""
+    return ConnectionCheck(
+        True,
+        f"{totals.events:,} events of {totals.accounts:,} accounts readable{latest}",
+        _ms(start),
+    )
 
 
 def _ms(start: float) -> float:

@@ -35,7 +35,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     data = datasources_service.overview(
-        session=session, inbox=request.app.state.ingest.inbox, settings=request.app.state.settings
+        session=session, inbox=request.app.state.ingest.inbox, source=request.app.state.event_source
     )
     return render(
         request,
@@ -76,5 +76,5 @@ def revoke_key(key_id: str, session: SessionDep, user: UIUser) -> Response:
 def test_connection(request: Request, session: SessionDep, user: UIUser) -> Response:
     """Read the configured event source now and say what came back."""
     require_admin(user)
-    check = datasources_service.test_event_source(store=request.app.state.event_store)
+    check = datasources_service.test_event_source(source=request.app.state.event_source)
     return _page(request, session, check=check)
