@@ -113,12 +113,16 @@ class EventSource:
 
 
 def _normalise_embedded(raw: ir.Table) -> ir.Table:
+    def column(name: str) -> ir.Value:
+        # Imported files leave out columns that are empty in every row.
+        return raw[name] if name in raw.columns else ibis.null("string")
+
     return raw.select(
-        account_id=raw.group_id,
-        user_id=raw.user_id,
-        event=ibis.coalesce(raw.event, raw.name, raw.type),
+        account_id=column("group_id"),
+        user_id=column("user_id"),
+        event=ibis.coalesce(column("event"), column("name"), raw.type),
         timestamp=raw.timestamp.cast(UTC_TIMESTAMP),
-        properties=raw.properties,
+        properties=column("properties"),
         date=raw.date,
     )
 
