@@ -21,6 +21,7 @@ from boomerang.billing import service as billing_service
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
+from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
 from boomerang.security import generate_password
@@ -42,6 +43,7 @@ app.add_typer(ingest_cli.keys_app, name="keys")
 app.add_typer(ingest_cli.ingest_app, name="ingest")
 app.command("import", no_args_is_help=True)(imports_cli.import_command)
 app.add_typer(webhooks_cli.app, name="hooks")
+app.add_typer(health_cli.app, name="health")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 

@@ -2,6 +2,7 @@
 
 from boomerang.accounts.models import Account, Contact, ContactRoleLink
 from boomerang.billing.models import Invoice, Subscription
+from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
 from boomerang.support.models import Ticket
@@ -14,9 +15,12 @@ __all__ = [
     "ApiToken",
     "Contact",
     "ContactRoleLink",
+    "HealthMeasure",
+    "HealthScore",
     "IdentityAlias",
     "ImportRun",
     "Invoice",
+    "ScorecardVersion",
     "Subscription",
     "Ticket",
     "TimelineEntry",

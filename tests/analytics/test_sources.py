@@ -16,15 +16,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from boomerang.analytics import queries
 from boomerang.analytics.source import EventSource, EventSourceError, connect_warehouse
 from boomerang.config import parse_event_columns
 from boomerang.events.store import EventStore
+from boomerang.health import measures
+from boomerang.health.scorecard import Measure
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
@@ -265,3 +269,33 @@ def test_unreachable_postgres_is_named_with_the_password_masked(tmp_path: Path) 
 def test_wrong_postgres_table_is_named(postgres_base_url: str, tmp_path: Path) -> None:
     source = EventSource(EventStore(tmp_path / "x"), url=postgres_base_url, table="nope.events")
     assert _problem(source).startswith("table nope.events cannot be read at postgresql")
+
+
+def test_health_usage_measures_agree_on_every_engine(source: EventSource, session: Session) -> None:
+    """The event measures of health scores, on the same rows, by hand (see ROWS)."""
+    accounts = measures.Population(
+        as_of=AS_OF.date(), ids=["id-acme", "id-globex"], external_ids=["acme", "globex"]
+    )
+    wanted = [
+        Measure.model_validate(
+            {
+                "key": kind,
+                "kind": kind,
+                "weight": 1,
+                "features": ["Export", "Login", "Nope"],
+                "scoring": {"type": "linear", "worst": 0, "best": 1},
+            }
+        )
+        for kind in ("active_days", "active_users", "feature_depth", "usage_trend", "recency")
+    ]
+    with source.open() as events:
+        raw = measures.compute(wanted, session=session, events=events, accounts=accounts)
+    got = {k: [None if np.isnan(v) else round(float(v), 6) for v in raw[k]] for k in raw}
+    # The window is the whole as-of day: (2026-06-01 00:00, 2026-07-01 00:00].
+    assert got == {
+        "active_days": [4, 2],
+        "active_users": [3, 1],
+        "feature_depth": [round(2 / 3, 6), round(1 / 3, 6)],
+        "usage_trend": [6.0, None],  # acme: 6 events against 1 (2026-05-31); globex: none before
+        "recency": [0, 9],
+    }

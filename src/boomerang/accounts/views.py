@@ -14,6 +14,7 @@ from boomerang.analytics import queries
 from boomerang.analytics.source import EventSourceError
 from boomerang.billing import service as billing_service
 from boomerang.errors import Invalid
+from boomerang.health import service as health_service
 from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import service as users_service
@@ -112,6 +113,7 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "timeline": timeline_service.list_for_account(session=session, account=account),
             "usage": usage,
             "usage_error": usage_error,
+            "health": health_service.explain(session=session, account=account),
             "today": datetime.now(UTC).date(),
             "can_write": user.role.can_write,
         },

@@ -81,11 +81,12 @@ def account_activity(
         active_users=int(row["active_users"] or 0),
         active_days=int(row["active_days"] or 0),
         last_seen=_utc(row["last_seen"]),
-        top_events=[(str(r["event"]), int(r["n"])) for r in _rows(top)],
+        top_events=[(str(r["event"]), int(r["n"])) for r in run_rows(top)],
     )
 
 
-def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+def run_rows(expr: ir.Table) -> list[dict[str, Any]]:
+    """Execute ``expr``; the engine's errors become :class:`EventSourceError`."""
     try:
         return list(expr.to_pyarrow().to_pylist())
     except EventSourceError:
@@ -96,7 +97,7 @@ def _rows(expr: ir.Table) -> list[dict[str, Any]]:
 
 
 def _one(expr: ir.Table) -> dict[str, Any]:
-    rows = _rows(expr)
+    rows = run_rows(expr)
     assert len(rows) == 1, "an aggregate without group_by has one row"
     return rows[0]
 

@@ -1,0 +1,132 @@
+"""``boomerang health``: compute and explain health scores."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from boomerang.accounts import service as accounts_service
+from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.errors import NotFound
+from boomerang.health import scorecard, service
+from boomerang.health.schemas import HealthOut
+
+app = typer.Typer(help="Health scores: compute, explain.", no_args_is_help=True)
+
+ScorecardOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--scorecard", help="A scorecard YAML file (default: the one shipped with Boomerang)."
+    ),
+]
+
+
+@app.command("compute")
+@friendly_errors
+def compute(
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Score as of this day (default: today, UTC)."),
+    ] = None,
+    scorecard_file: ScorecardOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Score every account and store the day's snapshots (recomputing a day replaces it)."""
+    runtime.require_schema()
+    loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
+    day = as_of.date() if as_of else datetime.now(UTC).date()
+    with runtime.transaction() as session:
+        result = service.compute(
+            session=session, source=runtime.event_source, loaded=loaded, as_of=day
+        )
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "as_of": result.as_of.isoformat(),
+                    "scorecard": result.scorecard,
+                    "version": result.version,
+                    "accounts": result.accounts,
+                    "colours": result.colours,
+                }
+            )
+        )
+        return
+    colours = ", ".join(
+        f"{result.colours.get(c, 0):,} {c}" for c in ("green", "yellow", "red", "none")
+    )
+    console.print(
+        f"scored {result.accounts:,} accounts as of {result.as_of} with scorecard "
+        f"{result.scorecard} v{result.version}: {colours}",
+        highlight=False,
+    )
+
+
+@app.command("show")
+@friendly_errors
+def show(
+    account: Annotated[str, typer.Argument(help="Account id (acc_...) or external id.")],
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The snapshot on or before this day."),
+    ] = None,
+    scorecard_name: Annotated[str, typer.Option("--scorecard", help="Scorecard name.")] = (
+        "default"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """An account's score, measure by measure: raw value, score, weight, contribution."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        acc = accounts_service.get_by_ref(session=session, ref=account)
+        explained = service.explain(
+            session=session,
+            account=acc,
+            scorecard_name=scorecard_name,
+            as_of=as_of.date() if as_of else None,
+        )
+        name = acc.name
+    if explained is None:
+        raise NotFound(
+            f"{name} has no {scorecard_name} health score yet: run `boomerang health compute`"
+        )
+    if as_json:
+        print(HealthOut.of(explained).model_dump_json())
+        return
+    score = "-" if explained.score is None else f"{explained.score:.0f}"
+    console.print(
+        f"{name}: {score} ({explained.colour}) as of {explained.as_of}, scorecard "
+        f"{explained.scorecard} v{explained.version}",
+        highlight=False,
+    )
+    table = Table("category", "measure", "raw", "score", "weight", "points", "change")
+    for m in explained.measures:
+        change = (
+            f"{m.score - m.previous_score:+.0f}"
+            if m.score is not None and m.previous_score is not None
+            else ""
+        )
+        table.add_row(
+            m.category,
+            m.label,
+            "-" if m.raw is None else f"{m.raw:,.2f}".rstrip("0").rstrip("."),
+            "skipped" if m.score is None else f"{m.score:.0f}",
+            f"{m.weight:.0%}",
+            f"{m.contribution:.1f}",
+            change,
+        )
+    console.print(table)
+    if explained.drags:
+        console.print(
+            "biggest drags: " + ", ".join(f"{m.label} (-{m.drag:.0f})" for m in explained.drags),
+            highlight=False,
+        )
+    trend = ", ".join(
+        f"{d} d: {'n/a' if c is None else f'{c:+.0f}'}" for d, c in explained.trend.items()
+    )
+    console.print(f"change over {trend}", highlight=False)

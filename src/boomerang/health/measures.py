@@ -1,0 +1,234 @@
+"""Raw measure values for every account at once: one set-based query per measure.
+
+Usage measures are Ibis expressions over the events (embedded store or warehouse, see
+:mod:`boomerang.analytics.source`); the others are grouped SQLAlchemy queries over the
+operational store. Each gives an array aligned with the accounts of :func:`population`,
+NaN where an account has no value (the scorecard's missing-data policy decides then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink
+from boomerang.analytics.queries import run_rows
+from boomerang.analytics.source import Events
+from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
+from boomerang.health.scorecard import Measure, MeasureKind
+from boomerang.support.models import Ticket, TicketStatus
+from boomerang.timeline.models import EntryKind, TimelineEntry
+
+FloatArray = npt.NDArray[np.float64]
+SEVERITY_WEIGHTS = {1: 10.0, 2: 5.0, 3: 2.0}  # severity 4 and beyond: 1
+RECENCY_LOOKBACK_DAYS = 365
+TOUCH_KINDS = (EntryKind.call, EntryKind.meeting, EntryKind.email, EntryKind.note)
+
+
+@dataclass(frozen=True)
+class Population:
+    """The accounts scored as of a day: alive then (created, not yet churned)."""
+
+    as_of: date
+    ids: list[str]
+    external_ids: list[str]
+
+    @property
+    def end(self) -> datetime:
+        """The end of ``as_of`` (exclusive bound of its windows), in UTC."""
+        return datetime.combine(self.as_of + timedelta(days=1), time(), tzinfo=UTC)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def population(
+    *, session: Session, as_of: date, account_ids: list[str] | None = None
+) -> Population:
+    end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+    stmt = (
+        select(Account.id, Account.external_id)
+        .where(Account.created_at < end)
+        .where(or_(Account.churned_at.is_(None), Account.churned_at >= end))
+        .order_by(Account.id)
+    )
+    if account_ids is not None:
+        stmt = stmt.where(Account.id.in_(account_ids))
+    rows = session.execute(stmt).all()
+    return Population(as_of=as_of, ids=[r[0] for r in rows], external_ids=[r[1] for r in rows])
+
+
+def compute(
+    measures: list[Measure], *, session: Session, events: Events, accounts: Population
+) -> dict[str, FloatArray]:
+    """Every measure's raw value for every account of ``accounts``."""
+    return {
+        m.key: _compute_one(m, session=session, events=events, accounts=accounts) for m in measures
+    }
+
+
+def _compute_one(
+    m: Measure, *, session: Session, events: Events, accounts: Population
+) -> FloatArray:
+    end = accounts.end
+    window = timedelta(days=m.window_days)
+    match m.kind:
+        case MeasureKind.active_days:
+            t = events.between(end - window, end)
+            expr = t.group_by("account_id").aggregate(raw=t.timestamp.date().nunique())
+            return _by_external(accounts, expr)
+        case MeasureKind.active_users:
+            t = events.between(end - window, end)
+            return _by_external(
+                accounts, t.group_by("account_id").aggregate(raw=t.user_id.nunique())
+            )
+        case MeasureKind.adoption_breadth:
+            t = events.between(end - window, end)
+            users = _by_external(
+                accounts, t.group_by("account_id").aggregate(raw=t.user_id.nunique())
+            )
+            seats = _seats(session, accounts)
+            users = np.where(np.isnan(users), 0.0, users)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(seats > 0, users / seats, np.nan)
+        case MeasureKind.feature_depth:
+            t = events.between(end - window, end)
+            used = t.filter(t.event.isin(m.features))
+            expr = used.group_by("account_id").aggregate(raw=used.event.nunique())
+            return _by_external(accounts, expr) / len(set(m.features))
+        case MeasureKind.usage_trend:
+            t = events.between(end - 2 * window, end)
+            recent = t.timestamp > (end - window)
+            expr = t.group_by("account_id").aggregate(
+                # ifelse, not a cast: PostgreSQL cannot cast boolean to bigint.
+                cur=ibis.ifelse(recent, 1, 0).sum(),
+                prev=ibis.ifelse(recent, 0, 1).sum(),
+            )
+            cur, prev = _by_external_columns(accounts, expr, ["cur", "prev"])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(prev > 0, np.nan_to_num(cur) / prev, np.nan)
+        case MeasureKind.recency:
+            t = events.between(end - timedelta(days=RECENCY_LOOKBACK_DAYS), end)
+            expr = t.group_by("account_id").aggregate(raw=t.timestamp.max())
+            return _days_since(end, _by_external_times(accounts, expr))
+        case MeasureKind.support_burden:
+            return _support_burden(session, accounts)
+        case MeasureKind.billing_overdue:
+            return _billing_overdue(session, accounts)
+        case MeasureKind.engagement:
+            stmt = (
+                select(TimelineEntry.account_id, func.max(TimelineEntry.occurred_at))
+                .where(TimelineEntry.kind.in_(TOUCH_KINDS), TimelineEntry.occurred_at < end)
+                .group_by(TimelineEntry.account_id)
+            )
+            last = {a: _aware(t) for a, t in session.execute(stmt).all()}
+            return _days_since(end, [last.get(i) for i in accounts.ids])
+        case MeasureKind.relationship:
+            roles = (
+                select(Contact.account_id, func.count(func.distinct(ContactRoleLink.role)))
+                .join(ContactRoleLink, ContactRoleLink.contact_id == Contact.id)
+                .where(
+                    Contact.active.is_(True),
+                    ContactRoleLink.role.in_([ContactRole.champion, ContactRole.sponsor]),
+                )
+                .group_by(Contact.account_id)
+            )
+            counts = {a: int(n) for a, n in session.execute(roles).tuples().all()}
+            return np.array([float(counts.get(i, 0)) for i in accounts.ids])
+    raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
+
+
+def _by_external(accounts: Population, expr: ir.Table) -> FloatArray:
+    (values,) = _by_external_columns(accounts, expr, ["raw"])
+    return values
+
+
+def _by_external_columns(
+    accounts: Population, expr: ir.Table, columns: list[str]
+) -> list[FloatArray]:
+    rows = run_rows(expr)
+    index = {ext: i for i, ext in enumerate(accounts.external_ids)}
+    out = [np.full(len(accounts), np.nan) for _ in columns]
+    for row in rows:
+        i = index.get(row["account_id"])
+        if i is None:
+            continue
+        for arr, col in zip(out, columns, strict=True):
+            value = row[col]
+            arr[i] = np.nan if value is None else float(value)
+    return out
+
+
+def _by_external_times(accounts: Population, expr: ir.Table) -> list[datetime | None]:
+    index = {ext: i for i, ext in enumerate(accounts.external_ids)}
+    out: list[datetime | None] = [None] * len(accounts)
+    for row in run_rows(expr):
+        i = index.get(row["account_id"])
+        if i is not None and row["raw"] is not None:
+            out[i] = _aware(row["raw"])
+    return out
+
+
+def _days_since(end: datetime, times: list[datetime | None]) -> FloatArray:
+    """Whole days from each time to the end of the as-of day (0 for a time on that day)."""
+    last_day = (end - timedelta(days=1)).date()
+    return np.array([np.nan if t is None else float((last_day - t.date()).days) for t in times])
+
+
+def _seats(session: Session, accounts: Population) -> FloatArray:
+    as_of = accounts.as_of
+    stmt = (
+        select(Subscription.account_id, func.sum(Subscription.seats))
+        .where(
+            Subscription.start_date <= as_of,
+            or_(Subscription.end_date.is_(None), Subscription.end_date >= as_of),
+            # A line cancelled or ended without an end date no longer counts.
+            or_(
+                Subscription.end_date.is_not(None),
+                Subscription.status.in_([SubscriptionStatus.active, SubscriptionStatus.trial]),
+            ),
+        )
+        .group_by(Subscription.account_id)
+    )
+    seats = {a: float(n) for a, n in session.execute(stmt).all() if n}
+    return np.array([seats.get(i, 0.0) for i in accounts.ids])
+
+
+def _support_burden(session: Session, accounts: Population) -> FloatArray:
+    end = accounts.end
+    weight = case(*((Ticket.severity == s, w) for s, w in SEVERITY_WEIGHTS.items()), else_=1.0)
+    open_then = and_(
+        Ticket.opened_at < end,
+        or_(
+            Ticket.solved_at >= end,
+            and_(
+                Ticket.solved_at.is_(None),
+                Ticket.status.not_in([TicketStatus.solved, TicketStatus.closed]),
+            ),
+        ),
+    )
+    stmt = select(Ticket.account_id, func.sum(weight)).where(open_then).group_by(Ticket.account_id)
+    burden = {a: float(n) for a, n in session.execute(stmt).all()}
+    return np.array([burden.get(i, 0.0) for i in accounts.ids])
+
+
+def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
+    as_of = accounts.as_of
+    stmt = (
+        select(Invoice.account_id, func.min(Invoice.due_on))
+        .where(Invoice.due_on < as_of, or_(Invoice.paid_on.is_(None), Invoice.paid_on > as_of))
+        .group_by(Invoice.account_id)
+    )
+    oldest = dict(session.execute(stmt).tuples().all())
+    return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,284 @@
+"""Health on a small hand-built company: every measure's raw value worked out by hand,
+snapshots stored and replaced, versions recorded, explanations, API, page and CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from boomerang.accounts.models import Account, ContactRole
+from boomerang.analytics.source import EventSource
+from boomerang.billing.models import Invoice
+from boomerang.events.store import EventStore
+from boomerang.health import measures, scorecard, service
+from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
+from boomerang.health.scorecard import Measure
+from boomerang.support.models import Ticket, TicketStatus
+from boomerang.timeline.models import EntryKind, TimelineEntry
+from boomerang.users import service as users_service
+from boomerang.users.models import Role
+from tests.factories import add_contact, add_line, make_account, make_user
+from tests.web.test_ui import login, soup
+
+AS_OF = date(2026, 6, 30)
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+FEATURES = ["Report Created", "Export Generated", "Comment Added", "Workflow Automated"]
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _events(store: EventStore) -> None:
+    rows = [
+        ("u1", "Report Created", "2026-06-30 10:00"),
+        ("u1", "Signed In", "2026-06-30 11:00"),
+        ("u2", "Export Generated", "2026-06-20 09:00"),
+        ("u3", "Signed In", "2026-06-05 09:00"),
+        ("u1", "Signed In", "2026-05-10 09:00"),  # the previous 30 days
+        ("u1", "Signed In", "2026-05-20 09:00"),
+        ("u1", "Signed In", "2026-07-01 00:00:01"),  # after the as-of day
+    ]
+    store.append(
+        pa.table(
+            {
+                "message_id": [f"m{i}" for i in range(len(rows))],
+                "type": ["track"] * len(rows),
+                "event": [e for _, e, _ in rows],
+                "user_id": [u for u, _, _ in rows],
+                "group_id": ["acme"] * len(rows),
+                "timestamp": [_t(ts) for _, _, ts in rows],
+                "received_at": [_t(ts) for _, _, ts in rows],
+            }
+        )
+    )
+
+
+@pytest.fixture
+def world(session: Session, event_store: EventStore) -> dict[str, Account]:
+    acme = make_account(session, external_id="acme", name="Acme", created_at=LONG_AGO)
+    globex = make_account(session, external_id="globex", name="Globex", created_at=LONG_AGO)
+    make_account(
+        session, external_id="gone", name="Gone", created_at=LONG_AGO, churned_at=_t("2026-05-01")
+    )
+    make_account(session, external_id="new", name="New", created_at=_t("2026-07-15"))
+    add_line(session, acme, 12000, start=date(2025, 1, 1), seats=10)
+    add_contact(session, acme, "Cham Pion", ContactRole.champion)
+    add_contact(session, acme, "Spon Sor", ContactRole.sponsor, ContactRole.user)
+    add_contact(session, globex, "Only User", ContactRole.user)
+
+    def ticket(severity: int, opened: str, solved: str | None, status: TicketStatus) -> None:
+        session.add(
+            Ticket(
+                account_id=acme.id,
+                severity=severity,
+                status=status,
+                subject="x",
+                opened_at=_t(opened),
+                solved_at=_t(solved) if solved else None,
+            )
+        )
+
+    ticket(1, "2026-06-01 00:00", None, TicketStatus.open)  # open: 10
+    ticket(3, "2026-06-02 00:00", "2026-06-29 00:00", TicketStatus.solved)  # solved before
+    ticket(2, "2026-06-15 00:00", "2026-07-05 00:00", TicketStatus.solved)  # open then: 5
+    ticket(1, "2026-07-02 00:00", None, TicketStatus.open)  # opened after
+    ticket(4, "2026-03-01 00:00", None, TicketStatus.closed)  # closed, no time: not open
+
+    def invoice(due: date, paid: date | None) -> None:
+        session.add(
+            Invoice(
+                account_id=acme.id,
+                amount=100,
+                issued_on=due,
+                due_on=due,
+                paid_on=paid,
+            )
+        )
+
+    invoice(date(2026, 6, 10), None)  # 20 days overdue
+    invoice(date(2026, 5, 1), date(2026, 7, 10))  # paid after the as-of day: 60 days then
+    invoice(date(2026, 7, 15), None)  # not yet due
+    invoice(date(2026, 4, 1), date(2026, 4, 2))  # paid
+
+    for kind, when in (
+        (EntryKind.call, "2026-06-25 15:00"),  # the last touch: 5 days
+        (EntryKind.system, "2026-06-29 10:00"),  # not a touch
+        (EntryKind.meeting, "2026-07-03 10:00"),  # after
+    ):
+        session.add(TimelineEntry(account_id=acme.id, kind=kind, body="", occurred_at=_t(when)))
+    session.flush()
+    _events(event_store)
+    return {"acme": acme, "globex": globex}
+
+
+def _measure(kind: str, **extra: Any) -> Measure:
+    return Measure.model_validate(
+        {
+            "key": kind,
+            "kind": kind,
+            "weight": 1,
+            "scoring": {"type": "linear", "worst": 0, "best": 1},
+            **extra,
+        }
+    )
+
+
+EXPECTED_RAW = {
+    # measure: (acme, globex)
+    "active_days": (3, None),
+    "active_users": (3, None),
+    "adoption_breadth": (0.3, None),  # 3 users / 10 seats; globex has no seats
+    "feature_depth": (0.5, None),  # 2 of 4 key features
+    "usage_trend": (2.0, None),  # 4 events against 2
+    "recency": (0, None),
+    "support_burden": (15, 0),  # severity 1 (10) + severity 2 open then (5)
+    "billing_overdue": (60, 0),
+    "engagement": (5, None),
+    "relationship": (2, 0),
+}
+
+
+def test_every_measure_by_hand(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    accounts = measures.population(session=session, as_of=AS_OF)
+    assert sorted(accounts.external_ids) == ["acme", "globex"]
+    wanted = [
+        _measure(kind, features=FEATURES) if kind == "feature_depth" else _measure(kind)
+        for kind in EXPECTED_RAW
+    ]
+    with EventSource(event_store).open() as events:
+        raw = measures.compute(wanted, session=session, events=events, accounts=accounts)
+    for key, expected in EXPECTED_RAW.items():
+        got = {
+            ext: None if np.isnan(v) else round(float(v), 6)
+            for ext, v in zip(accounts.external_ids, raw[key], strict=True)
+        }
+        assert got == {"acme": expected[0], "globex": expected[1]}, key
+
+
+def test_compute_stores_snapshots_and_versions(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    source = EventSource(event_store)
+    loaded = scorecard.default()
+    first = service.compute(session=session, source=source, loaded=loaded, as_of=AS_OF)
+    assert (first.accounts, first.version, sum(first.colours.values())) == (2, 1, 2)
+    again = service.compute(session=session, source=source, loaded=loaded, as_of=AS_OF)
+    assert again.version == 1
+    assert session.scalar(select(func.count()).select_from(HealthScore)) == 2
+    assert session.scalar(select(func.count()).select_from(HealthMeasure)) == 2 * len(
+        loaded.scorecard.measures
+    )
+
+    edited = scorecard.parse(
+        loaded.source.replace("description: ", "description: Edited. "), origin="edited.yaml"
+    )
+    later = service.compute(session=session, source=source, loaded=edited, as_of=date(2026, 7, 7))
+    assert later.version == 2
+    assert session.scalar(select(func.count()).select_from(ScorecardVersion)) == 2
+
+    explained = service.explain(session=session, account=world["acme"])
+    assert explained is not None
+    assert (explained.as_of, explained.version, explained.previous_as_of) == (
+        date(2026, 7, 7),
+        2,
+        AS_OF,
+    )
+    assert explained.score is not None
+    assert abs(sum(m.contribution for m in explained.measures) - explained.score) < 0.05
+    assert abs(sum(m.weight for m in explained.measures) - 1) < 1e-6
+    # A week on, acme's usage has gone quiet: the score fell, and the trend says by how much.
+    assert explained.previous_score is not None and explained.score < explained.previous_score
+    assert explained.trend[7] == round(explained.score - explained.previous_score, 2)
+    assert explained.trend[30] is None
+    assert [d for d, _ in explained.history] == [AS_OF, date(2026, 7, 7)]
+    assert explained.drags and explained.drags[0].drag >= explained.drags[-1].drag
+    by_key = {m.key: m for m in explained.measures}
+    assert by_key["billing_overdue"].raw == 67  # the May invoice, a week later
+    assert by_key["active_days"].previous_score is not None
+
+    globex = service.explain(session=session, account=world["globex"], as_of=AS_OF)
+    assert globex is not None and globex.as_of == AS_OF
+    skipped = {m.key for m in globex.measures if m.score is None}
+    assert skipped == {"usage_trend", "adoption_breadth"}  # missing: skip in the default
+
+
+def test_api_page_and_missing_scores(
+    client: TestClient, session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    user = make_user(session, Role.csm)
+    token = users_service.create_token(session=session, user=user, name="t")[1]
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/accounts/acme/health", headers=auth).status_code == 404
+    login(client, user)
+    page = soup(client.get(f"/accounts/{world['acme'].id}").text)
+    assert page.select_one("#health-none") is not None
+
+    service.compute(
+        session=session, source=EventSource(event_store), loaded=scorecard.default(), as_of=AS_OF
+    )
+    body = client.get("/api/v1/accounts/acme/health", headers=auth).json()
+    assert body["account_id"] == world["acme"].id and body["as_of"] == "2026-06-30"
+    assert body["scorecard"] == "default" and body["scorecard_version"] == 1
+    assert body["colour"] in {"red", "yellow", "green"}
+    measures_by_key = {m["key"]: m for m in body["measures"]}
+    assert measures_by_key["support_burden"]["raw"] == 15
+    assert abs(sum(m["contribution"] for m in body["measures"]) - body["score"]) < 0.1
+
+    page = soup(client.get(f"/accounts/{world['acme'].id}").text)
+    assert page.select_one("#health-score").text.strip() == str(round(body["score"]))
+    assert "health-" + body["colour"] in (page.select_one("#health-score").get("class") or [])
+    rows = page.select("#health-measures tbody tr")
+    assert [r["data-key"] for r in rows] == [m["key"] for m in body["measures"]]
+    assert client.get("/api/v1/accounts/nope/health", headers=auth).status_code == 404
+
+
+def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
+    env.update(BOOMERANG_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "boomerang", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert run("init").returncode == 0
+    demo = run("demo", "--accounts", "40", "--months", "6")
+    assert demo.returncode == 0, demo.stderr
+    computed = run("health", "compute", "--json")
+    assert computed.returncode == 0, computed.stderr
+    result = json.loads(computed.stdout)
+    assert result["version"] == 1 and result["accounts"] == sum(result["colours"].values()) > 0
+
+    listed = run("health", "show", "a-000001", "--json")
+    assert listed.returncode == 0, listed.stderr
+    body = json.loads(listed.stdout)
+    assert body["scorecard_version"] == 1
+    assert abs(sum(m["contribution"] for m in body["measures"]) - body["score"]) < 0.1
+    table = run("health", "show", "a-000001")
+    assert table.returncode == 0, table.stderr
+    assert "Active days (30 d)" in table.stdout and "change over 7 d: n/a" in table.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncategories: []\n")
+    refused = run("health", "compute", "--scorecard", str(bad))
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"error: {bad}:2: categories: List should have at least 1")
