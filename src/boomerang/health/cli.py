@@ -130,3 +130,107 @@ def show(
         f"{d} d: {'n/a' if c is None else f'{c:+.0f}'}" for d, c in explained.trend.items()
     )
     console.print(f"change over {trend}", highlight=False)
+
+
+@app.command("backtest")
+@friendly_errors
+def backtest_command(
+    scorecard_file: ScorecardOption = None,
+    horizon: Annotated[
+        int, typer.Option(min=1, max=730, help="Days after each scored day to look for churn.")
+    ] = 90,
+    step: Annotated[int, typer.Option(min=1, max=365, help="Days between scored days.")] = 30,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Judge with what was known on this day (default: today); the last scored "
+            "day is a horizon before it.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute the scorecard on past days and report how well it foretold churn."""
+    from boomerang.health import backtest
+
+    runtime.require_schema()
+    loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
+    with runtime.transaction() as session:
+        report = backtest.run(
+            session=session,
+            source=runtime.event_source,
+            loaded=loaded,
+            horizon_days=horizon,
+            step_days=step,
+            today=until.date() if until else None,
+        )
+    if as_json:
+        print(json.dumps(backtest.as_dict(report)))
+        return
+    console.print(
+        f"scorecard {report.scorecard}: {report.observations:,} account-days on "
+        f"{len(report.days)} days from {report.days[0]} to {report.days[-1]}, "
+        f"{report.churned:,} churned within {report.horizon_days} days",
+        highlight=False,
+    )
+    auc = "n/a" if report.auc is None else f"{report.auc:.3f}"
+    red = "n/a" if report.red_precision is None else f"{report.red_precision:.1%}"
+    console.print(f"ROC-AUC {auc}; precision of red {red}", highlight=False)
+    table = Table("colour", "account-days", "churned", "churn rate", "lift")
+    for row in report.colours:
+        lift = report.lift(row)
+        table.add_row(
+            row.colour,
+            f"{row.accounts:,}",
+            f"{row.churned:,}",
+            "-" if row.rate is None else f"{row.rate:.1%}",
+            "-" if lift is None else f"{lift:.2f}x",
+        )
+    console.print(table)
+    calib = Table("score", "account-days", "churn rate")
+    for band in report.calibration:
+        rate = f"{band.churned / band.accounts:.1%}" if band.accounts else "-"
+        calib.add_row(band.band, f"{band.accounts:,}", rate)
+    console.print(calib)
+    seg = Table("tier", "account-days", "churned", "ROC-AUC")
+    for s in report.segments:
+        seg.add_row(
+            s.segment,
+            f"{s.observations:,}",
+            f"{s.churned:,}",
+            "-" if s.auc is None else f"{s.auc:.3f}",
+        )
+    console.print(seg)
+    sug = report.suggestion
+    if sug is None:
+        console.print("no weight suggestion: too few churners or days to fit and test one")
+    else:
+        weights = Table("measure", "current weight", "fitted weight", "suggested weight")
+        for key, current in sug.current.items():
+            fitted = sug.fitted.get(key)
+            weights.add_row(
+                key,
+                f"{current:.0%}",
+                "-" if fitted is None else f"{fitted:.0%}",
+                f"{sug.suggested[key]:.0%}",
+            )
+        console.print(weights)
+        if sug.moved == 0:
+            verdict = (
+                "the fit did not beat the current weights on the validation days: "
+                "the suggestion is to keep them"
+            )
+        else:
+            verdict = f"moving {sug.moved:.0%} of the way toward the fit " + (
+                "is better" if sug.better else "is not better here: keep the current weights"
+            )
+        console.print(
+            f"fitted on {sug.train_days[0]}..{sug.train_days[-1]}, tested on "
+            f"{sug.test_days[0]}..{sug.test_days[-1]}: ROC-AUC current "
+            f"{sug.auc_current_test}, fitted {sug.auc_fitted_test}, suggested "
+            f"{sug.auc_suggested_test}; {verdict}. Nothing is changed: edit the scorecard "
+            "to adopt new weights.",
+            highlight=False,
+        )
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
