@@ -33,24 +33,24 @@ def test_the_shipped_scorecard_loads() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("worst: 2, best: 18", "worst: 2, best: 2", ":18: categories[0].measures[0].scoring: "),
-        ("kind: recency", "kind: recenty", ":30: categories[0].measures[2].kind: Input should be"),
-        ("        weight: 15\n", "        weight: -1\n", ":31: categories[0].measures[2].weight:"),
-        ("colours: {red: 50, yellow: 75}", "colours: {red: 80, yellow: 75}", ":8: colours: "),
+        ("worst: 4, best: 20", "worst: 4, best: 4", ":21: categories[0].measures[0].scoring: "),
+        ("kind: recency", "kind: recenty", ":33: categories[0].measures[2].kind: Input should be"),
+        ("        weight: 15\n", "        weight: -1\n", ":34: categories[0].measures[2].weight:"),
+        ("colours: {red: 50, yellow: 75}", "colours: {red: 80, yellow: 75}", ":11: colours: "),
         ("key: recency", "key: active_days", "measure key 'active_days' is used twice"),
         (
             "features: [Report Created, Comment Added, Export Generated, Workflow Automated, "
             "Integration Connected]",
             "features: []",
-            ":34: categories[0].measures[3]: Value error, a feature_depth measure needs",
+            ":37: categories[0].measures[3]: Value error, a feature_depth measure needs",
         ),
         (
             "        missing: 0\n  - name: Adoption",
             "        colour: red\n  - name: Adoption",
-            ":41: categories[0].measures[3].colour: Extra inputs are not permitted",
+            ":44: categories[0].measures[3].colour: Extra inputs are not permitted",
         ),
         ("{below: 8, score: 75}", "{below: 1, score: 75}", "ascending order"),
-        ("name: default", "name: Default Card", ":6: name: String should match pattern"),
+        ("name: default", "name: Default Card", ":9: name: String should match pattern"),
         ("missing: skip", "missing: sometimes", "missing"),
     ],
 )
