@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from boomerang.analytics.source import Events, EventSourceError
 
@@ -85,15 +86,21 @@ def account_activity(
     )
 
 
-def run_rows(expr: ir.Table) -> list[dict[str, Any]]:
-    """Execute ``expr``; the engine's errors become :class:`EventSourceError`."""
+def run_table(expr: ir.Table) -> pa.Table:
+    """Execute ``expr`` into Arrow; the engine's errors become :class:`EventSourceError`."""
     try:
-        return list(expr.to_pyarrow().to_pylist())
+        table: pa.Table = expr.to_pyarrow()
     except EventSourceError:
         raise
     except Exception as exc:  # the engine's own error, whichever engine it is
         text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         raise EventSourceError(f"the events query failed: {text}") from exc
+    return table
+
+
+def run_rows(expr: ir.Table) -> list[dict[str, Any]]:
+    """Execute ``expr`` into a list of rows (see :func:`run_table`)."""
+    return list(run_table(expr).to_pylist())
 
 
 def _one(expr: ir.Table) -> dict[str, Any]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink
-from boomerang.analytics.queries import run_rows
+from boomerang.analytics.queries import run_table
 from boomerang.analytics.source import Events
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
 from boomerang.health.scorecard import Measure, MeasureKind
@@ -47,6 +50,10 @@ class Population:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def external_array(self) -> pa.Array:
+        return pa.array(self.external_ids, pa.string())
 
 
 def population(
@@ -153,26 +160,27 @@ def _by_external(accounts: Population, expr: ir.Table) -> FloatArray:
 def _by_external_columns(
     accounts: Population, expr: ir.Table, columns: list[str]
 ) -> list[FloatArray]:
-    rows = run_rows(expr)
-    index = {ext: i for i, ext in enumerate(accounts.external_ids)}
-    out = [np.full(len(accounts), np.nan) for _ in columns]
-    for row in rows:
-        i = index.get(row["account_id"])
-        if i is None:
-            continue
-        for arr, col in zip(out, columns, strict=True):
-            value = row[col]
-            arr[i] = np.nan if value is None else float(value)
+    """``columns`` of ``expr`` (one row per account_id) aligned with ``accounts``."""
+    table = run_table(expr)
+    position = pc.index_in(table.column("account_id"), value_set=accounts.external_array)
+    known = pc.is_valid(position)
+    rows = pc.filter(position, known).to_numpy(zero_copy_only=False).astype(np.int64)
+    out = []
+    for col in columns:
+        values = pc.filter(table.column(col), known).cast(pa.float64())
+        arr = np.full(len(accounts), np.nan)
+        arr[rows] = values.to_numpy(zero_copy_only=False)
+        out.append(arr)
     return out
 
 
 def _by_external_times(accounts: Population, expr: ir.Table) -> list[datetime | None]:
-    index = {ext: i for i, ext in enumerate(accounts.external_ids)}
     out: list[datetime | None] = [None] * len(accounts)
-    for row in run_rows(expr):
-        i = index.get(row["account_id"])
-        if i is not None and row["raw"] is not None:
-            out[i] = _aware(row["raw"])
+    table = run_table(expr)
+    position = pc.index_in(table.column("account_id"), value_set=accounts.external_array)
+    for i, value in zip(position.to_pylist(), table.column("raw").to_pylist(), strict=True):
+        if i is not None and value is not None:
+            out[i] = _aware(value)
     return out
 
 
