@@ -22,6 +22,7 @@ from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
 from boomerang.health import api as health_api
 from boomerang.ingest import api as ingest_api
+from boomerang.segments import api as segments_api
 from boomerang.timeline import views as timeline_views
 from boomerang.users import views as users_views
 from boomerang.web import errors
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(timeline_views.router)
     app.include_router(accounts_api.router)
     app.include_router(health_api.router)
+    app.include_router(segments_api.router)
     app.include_router(ingest_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)

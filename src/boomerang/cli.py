@@ -25,6 +25,7 @@ from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
 from boomerang.security import generate_password
+from boomerang.segments import cli as segments_cli
 from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import cli as users_cli
@@ -44,6 +45,7 @@ app.add_typer(ingest_cli.ingest_app, name="ingest")
 app.command("import", no_args_is_help=True)(imports_cli.import_command)
 app.add_typer(webhooks_cli.app, name="hooks")
 app.add_typer(health_cli.app, name="health")
+app.add_typer(segments_cli.app, name="segments")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 

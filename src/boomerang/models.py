@@ -5,6 +5,7 @@ from boomerang.billing.models import Invoice, Subscription
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
+from boomerang.segments.models import Segment, SegmentMembership
 from boomerang.support.models import Ticket
 from boomerang.timeline.models import TimelineEntry
 from boomerang.users.models import ApiToken, User
@@ -21,6 +22,8 @@ __all__ = [
     "ImportRun",
     "Invoice",
     "ScorecardVersion",
+    "Segment",
+    "SegmentMembership",
     "Subscription",
     "Ticket",
     "TimelineEntry",

@@ -1,0 +1,136 @@
+"""``boomerang segments``: dynamic groups of accounts defined by a condition."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from boomerang.accounts.models import Account
+from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.segments import service
+from boomerang.segments.facts import DESCRIPTIONS
+from boomerang.segments.models import TouchModel
+
+app = typer.Typer(
+    help="Segments: accounts matching a condition, e.g. \"tier = 'smb' and health < 50\".",
+    no_args_is_help=True,
+)
+
+WhereOption = Annotated[
+    str, typer.Option("--where", help="The condition (see `boomerang segments fields`).")
+]
+
+
+@app.command("fields")
+def fields() -> None:
+    """The fields a condition can use, and the language."""
+    table = Table("field", "meaning")
+    for name, meaning in DESCRIPTIONS.items():
+        table.add_row(name, meaning)
+    console.print(table)
+    console.print(
+        "Compare with = != < <= > >=, test membership with in ('a', 'b') or not in (...), "
+        "missing values with is null / is not null; combine with and, or, not and "
+        "parentheses. Text goes in single quotes.",
+        highlight=False,
+    )
+
+
+@app.command("preview")
+@friendly_errors
+def preview(
+    where: WhereOption,
+    limit: Annotated[int, typer.Option(min=0, help="Accounts to list.")] = 10,
+) -> None:
+    """How many accounts a condition matches now, without saving anything."""
+    runtime.require_schema()
+    with runtime.transaction() as session, service.evaluator(session=session) as ev:
+        members = ev.members(where)
+        names = dict(
+            session.execute(select(Account.id, Account.name).where(Account.id.in_(members[:limit])))
+            .tuples()
+            .all()
+        )
+    console.print(f"{len(members):,} accounts match", highlight=False)
+    for account_id in members[:limit]:
+        console.print(f"  {names[account_id]} ({account_id})", highlight=False)
+
+
+@app.command("create")
+@friendly_errors
+def create(
+    name: Annotated[str, typer.Argument(help="The segment's name.")],
+    where: WhereOption,
+    description: Annotated[str, typer.Option(help="What the segment is for.")] = "",
+    touch: Annotated[
+        TouchModel | None, typer.Option(help="Make it a tier with this touch model.")
+    ] = None,
+) -> None:
+    """Save a segment and record its first members."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        segment = service.create(
+            session=session, name=name, condition=where, description=description, touch_model=touch
+        )
+        (result,) = service.evaluate(session=session, segments=[segment])
+    console.print(f"segment {result.segment}: {result.members:,} accounts", highlight=False)
+
+
+@app.command("list")
+@friendly_errors
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Segments with their condition and members at the last evaluation."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        rows = [
+            {
+                "name": s.name,
+                "condition": s.condition,
+                "touch_model": s.touch_model.value if s.touch_model else None,
+                "members": len(service.current_members(session=session, segment=s)),
+                "evaluated_at": s.evaluated_at.isoformat() if s.evaluated_at else None,
+            }
+            for s in service.list_segments(session=session)
+        ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("name", "condition", "touch", "members", "evaluated")
+    for r in rows:
+        table.add_row(
+            str(r["name"]),
+            str(r["condition"]),
+            str(r["touch_model"] or ""),
+            f"{r['members']:,}",
+            str(r["evaluated_at"] or "never")[:16],
+        )
+    console.print(table)
+
+
+@app.command("evaluate")
+@friendly_errors
+def evaluate() -> None:
+    """Evaluate every segment now, recording which accounts entered and which left."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        results = service.evaluate(session=session)
+    table = Table("segment", "members", "entered", "left")
+    for r in results:
+        table.add_row(r.segment, f"{r.members:,}", f"{r.entered:,}", f"{r.left:,}")
+    console.print(table)
+
+
+@app.command("delete")
+@friendly_errors
+def delete(name: Annotated[str, typer.Argument(help="The segment's name.")]) -> None:
+    """Delete a segment and its membership history."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        service.delete(session=session, segment=service.get(session=session, ref=name))
+    console.print(f"segment {name} deleted", highlight=False)

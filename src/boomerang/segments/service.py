@@ -1,0 +1,171 @@
+"""Segments: create, preview, evaluate (recording who entered and left). The caller owns
+the transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from boomerang.errors import Conflict, Invalid, NotFound
+from boomerang.segments import conditions
+from boomerang.segments.facts import account_facts, field_kinds
+from boomerang.segments.models import Segment, SegmentMembership, TouchModel
+
+_CHUNK = 500  # ids per IN (...): well under every database's limit on parameters
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _\-]{0,99}$")
+
+
+class Evaluator:
+    """Account facts loaded once, any number of conditions run over them (one DuckDB query
+    each, compiled by Ibis)."""
+
+    def __init__(self, facts: pa.Table) -> None:
+        self.facts = facts
+        self.kinds = field_kinds(facts)
+        self._backend = ibis.duckdb.connect()
+        self._table: ir.Table = self._backend.create_table("facts", facts)
+
+    def check(self, condition: str) -> conditions.Node:
+        return conditions.parse(condition, self.kinds)
+
+    def members(self, condition: str) -> list[str]:
+        """Ids of the accounts for which ``condition`` holds."""
+        node = self.check(condition)
+        t = self._table
+        result = t.filter(conditions.to_ibis(node, t)).select("account_id").to_pyarrow()
+        return [str(a) for a in result.column("account_id").to_pylist()]
+
+    def close(self) -> None:
+        self._backend.disconnect()
+
+
+@contextmanager
+def evaluator(*, session: Session, today: date | None = None) -> Iterator[Evaluator]:
+    ev = Evaluator(account_facts(session=session, today=today))
+    try:
+        yield ev
+    finally:
+        ev.close()
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if not NAME.match(name):
+        raise Invalid(
+            "name: 1-100 letters, digits, spaces, '-' or '_', starting with a letter or digit"
+        )
+    return name
+
+
+def create(
+    *,
+    session: Session,
+    name: str,
+    condition: str,
+    description: str = "",
+    touch_model: TouchModel | None = None,
+) -> Segment:
+    """Save a segment; Invalid naming the problem in its condition, Conflict on its name."""
+    name = _valid_name(name)
+    if session.scalar(select(Segment).where(Segment.name == name)):
+        raise Conflict(f"a segment named {name!r} already exists")
+    with evaluator(session=session) as ev:
+        ev.check(condition)
+    segment = Segment(
+        name=name, condition=condition.strip(), description=description, touch_model=touch_model
+    )
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def update_condition(*, session: Session, segment: Segment, condition: str) -> Segment:
+    with evaluator(session=session) as ev:
+        ev.check(condition)
+    segment.condition = condition.strip()
+    session.flush()
+    return segment
+
+
+def get(*, session: Session, ref: str) -> Segment:
+    segment = session.get(Segment, ref) if ref.startswith("seg_") else None
+    segment = segment or session.scalar(select(Segment).where(Segment.name == ref))
+    if segment is None:
+        raise NotFound(f"no segment named {ref!r}")
+    return segment
+
+
+def list_segments(*, session: Session) -> list[Segment]:
+    return list(session.scalars(select(Segment).order_by(Segment.name)))
+
+
+def delete(*, session: Session, segment: Segment) -> None:
+    session.delete(segment)
+    session.flush()
+
+
+def current_members(*, session: Session, segment: Segment) -> list[str]:
+    """Account ids in the segment at its last evaluation."""
+    return list(
+        session.scalars(
+            select(SegmentMembership.account_id).where(
+                SegmentMembership.segment_id == segment.id, SegmentMembership.left_at.is_(None)
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    segment: str
+    members: int
+    entered: int
+    left: int
+
+
+def evaluate(
+    *, session: Session, segments: list[Segment] | None = None, now: datetime | None = None
+) -> list[Evaluation]:
+    """Run every segment's condition over all accounts; record who entered and who left."""
+    now = now or datetime.now(UTC)
+    segments = segments if segments is not None else list_segments(session=session)
+    results = []
+    with evaluator(session=session, today=now.date()) as ev:
+        for segment in segments:
+            members = set(ev.members(segment.condition))
+            current = set(current_members(session=session, segment=segment))
+            entered = members - current
+            left = current - members
+            connection = session.connection()
+            gone = sorted(left)
+            for start in range(0, len(gone), _CHUNK):
+                connection.execute(
+                    update(SegmentMembership)
+                    .where(
+                        SegmentMembership.segment_id == segment.id,
+                        SegmentMembership.left_at.is_(None),
+                        SegmentMembership.account_id.in_(gone[start : start + _CHUNK]),
+                    )
+                    .values(left_at=now)
+                )
+            if entered:
+                connection.execute(
+                    insert(SegmentMembership),
+                    [
+                        {"segment_id": segment.id, "account_id": a, "entered_at": now}
+                        for a in sorted(entered)
+                    ],
+                )
+            segment.evaluated_at = now
+            results.append(Evaluation(segment.name, len(members), len(entered), len(left)))
+    session.flush()
+    return results
