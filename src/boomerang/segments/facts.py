@@ -7,19 +7,23 @@ of the condition language, its kind read from its Arrow type.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account
 from boomerang.health.models import HealthMeasure, HealthScore
+from boomerang.health.scorecard import KEY_PATTERN
 from boomerang.health.scorecard import default as default_scorecard
 from boomerang.segments.conditions import Kind
 from boomerang.users.models import User
 
 TREND_DAYS = (7, 30, 90)
+KEY = re.compile(KEY_PATTERN)
 
 # Fields and what they mean, for the documentation and error messages.
 DESCRIPTIONS: dict[str, str] = {
@@ -47,9 +51,10 @@ DESCRIPTIONS: dict[str, str] = {
 def account_facts(
     *, session: Session, today: date | None = None, scorecard: str = "default"
 ) -> pa.Table:
-    """Facts of every account (churned ones included: their stage says so)."""
+    """Facts of every account (churned ones included: their stage says so), by account_id."""
     today = today or datetime.now(UTC).date()
-    rows = session.execute(
+    conn = session.connection()  # Core results: no ORM work per row
+    rows = conn.execute(
         select(
             Account.id,
             Account.external_id,
@@ -65,93 +70,133 @@ def account_facts(
             Account.arr,
             Account.renewal_date,
             Account.created_at,
-        )
-        .outerjoin(User, User.id == Account.owner_id)
-        .order_by(Account.id)
+        ).outerjoin(User, User.id == Account.owner_id)
     ).all()
-    ids = [r[0] for r in rows]
-    columns: dict[str, pa.Array] = {
-        "account_id": pa.array(ids, pa.string()),
-        "external_id": pa.array([r[1] for r in rows], pa.string()),
-        "name": pa.array([r[2] for r in rows], pa.string()),
-        "tier": pa.array([r[3] for r in rows], pa.string()),
-        "stage": pa.array([r[4].value if r[4] else None for r in rows], pa.string()),
-        "industry": pa.array([r[5] for r in rows], pa.string()),
-        "region": pa.array([r[6] for r in rows], pa.string()),
-        "employee_band": pa.array([r[7] for r in rows], pa.string()),
-        "owner": pa.array([r[8] for r in rows], pa.string()),
-        "team": pa.array([r[9] for r in rows], pa.string()),
-        "currency": pa.array([r[10] for r in rows], pa.string()),
-        "arr": pa.array([float(r[11]) if r[11] is not None else None for r in rows], pa.float64()),
-        "renewal_in_days": pa.array(
-            [float((r[12] - today).days) if r[12] else None for r in rows], pa.float64()
-        ),
-        "tenure_days": pa.array(
-            [float((today - r[13].date()).days) if r[13] else None for r in rows], pa.float64()
-        ),
-    }
-    latest = session.scalar(
+    col = list(zip(*rows, strict=True)) if rows else [()] * 14
+    accounts = pa.table(
+        {
+            "account_id": pa.array(col[0], pa.string()),
+            "external_id": pa.array(col[1], pa.string()),
+            "name": pa.array(col[2], pa.string()),
+            "tier": pa.array(col[3], pa.string()),
+            "stage": pa.array([None if v is None else str(v) for v in col[4]], pa.string()),
+            "industry": pa.array(col[5], pa.string()),
+            "region": pa.array(col[6], pa.string()),
+            "employee_band": pa.array(col[7], pa.string()),
+            "owner": pa.array(col[8], pa.string()),
+            "team": pa.array(col[9], pa.string()),
+            "currency": pa.array(col[10], pa.string()),
+            "arr": pa.array([None if v is None else float(v) for v in col[11]], pa.float64()),
+            "renewal_in_days": pa.array(
+                [None if v is None else float((v - today).days) for v in col[12]], pa.float64()
+            ),
+            "tenure_days": pa.array(
+                [None if v is None else float((today - v.date()).days) for v in col[13]],
+                pa.float64(),
+            ),
+        }
+    )
+    latest = conn.execute(
         select(func.max(HealthScore.as_of)).where(
             HealthScore.scorecard == scorecard, HealthScore.as_of <= today
         )
-    )
-    scores: dict[str, tuple[float | None, str]] = {}
-    if latest is not None:
-        scores = {
-            a: (s, c)
-            for a, s, c in session.execute(
-                select(HealthScore.account_id, HealthScore.score, HealthScore.colour).where(
-                    HealthScore.scorecard == scorecard, HealthScore.as_of == latest
-                )
-            ).tuples()
-        }
-    columns["health"] = pa.array([scores.get(i, (None, ""))[0] for i in ids], pa.float64())
-    columns["colour"] = pa.array([scores.get(i, (None, None))[1] for i in ids], pa.string())
+    ).scalar()
+    keys = [m.key for m in default_scorecard().scorecard.measures] if scorecard == "default" else []
+    tables: dict[str, pa.Table] = {"accounts": accounts}
+    tables["scores"] = _scores(conn, scorecard, latest, "health", with_colour=True)
     for days in TREND_DAYS:
-        before: dict[str, float | None] = {}
+        then = None
         if latest is not None:
-            then = session.scalar(
+            then = conn.execute(
                 select(func.max(HealthScore.as_of)).where(
                     HealthScore.scorecard == scorecard,
                     HealthScore.as_of <= latest - timedelta(days=days),
                 )
-            )
-            if then is not None:
-                before = dict(
-                    session.execute(
-                        select(HealthScore.account_id, HealthScore.score).where(
-                            HealthScore.scorecard == scorecard, HealthScore.as_of == then
-                        )
-                    )
-                    .tuples()
-                    .all()
-                )
-        trend = []
-        for i in ids:
-            now, old = scores.get(i, (None, ""))[0], before.get(i)
-            trend.append(None if now is None or old is None else now - old)
-        columns[f"trend_{days}"] = pa.array(trend, pa.float64())
-    measured: dict[str, dict[str, tuple[float | None, float | None]]] = {}
-    if scorecard == "default":  # its fields exist before its first computation
-        measured = {m.key: {} for m in default_scorecard().scorecard.measures}
-    if latest is not None:
-        for account_id, key, raw, score in session.execute(
-            select(
-                HealthScore.account_id, HealthMeasure.key, HealthMeasure.raw, HealthMeasure.score
-            )
+            ).scalar()
+        tables[f"then_{days}"] = _scores(conn, scorecard, then, "score")
+    # Pivoted by the database: one row per account rather than one per measure.
+    keys = sorted(set(keys) | set(_measure_keys(conn, scorecard, latest)))
+    pivot_columns = []
+    for key in keys:
+        if not KEY.match(key):  # they become column names: only ever scorecard keys
+            raise ValueError(f"unexpected measure key {key!r}")
+        mine = HealthMeasure.key == key
+        pivot_columns += [
+            func.max(case((mine, HealthMeasure.raw))).label(f"measure.{key}"),
+            func.max(case((mine, HealthMeasure.score))).label(f"score.{key}"),
+        ]
+    measured = (
+        conn.execute(
+            select(HealthScore.account_id, *pivot_columns)
             .join(HealthMeasure, HealthMeasure.score_id == HealthScore.id)
             .where(HealthScore.scorecard == scorecard, HealthScore.as_of == latest)
-        ).tuples():
-            measured.setdefault(key, {})[account_id] = (raw, score)
-    for key in sorted(measured):
-        values = measured[key]
-        columns[f"measure.{key}"] = pa.array(
-            [values.get(i, (None, None))[0] for i in ids], pa.float64()
-        )
-        columns[f"score.{key}"] = pa.array(
-            [values.get(i, (None, None))[1] for i in ids], pa.float64()
-        )
-    return pa.table(columns)
+            .group_by(HealthScore.account_id)
+        ).all()
+        if latest is not None and keys
+        else []
+    )
+    mcol = list(zip(*measured, strict=True)) if measured else [()] * (1 + 2 * len(keys))
+    names = ["account_id"] + [n for k in keys for n in (f"measure.{k}", f"score.{k}")]
+    tables["m"] = pa.table(
+        {
+            name: pa.array(values, pa.string() if name == "account_id" else pa.float64())
+            for name, values in zip(names, mcol, strict=True)
+        }
+    )
+    picked = "".join(f', m."measure.{k}", m."score.{k}"' for k in keys)
+    trends = "".join(f", s.health - t{d}.score AS trend_{d}" for d in TREND_DAYS)
+    joins = "".join(f" LEFT JOIN then_{d} t{d} USING (account_id)" for d in TREND_DAYS)
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        facts: pa.Table = con.sql(
+            f"""
+            SELECT a.*, s.health, s.colour{trends}{picked}
+            FROM accounts a
+            LEFT JOIN scores s USING (account_id){joins}
+            LEFT JOIN m USING (account_id)
+            ORDER BY a.account_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return facts
+
+
+def _measure_keys(conn: Connection, scorecard: str, day: date | None) -> list[str]:
+    if day is None:
+        return []
+    one = conn.execute(
+        select(HealthScore.id)
+        .where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
+        .limit(1)
+    ).scalar()
+    return list(
+        conn.execute(select(HealthMeasure.key).where(HealthMeasure.score_id == one)).scalars()
+    )
+
+
+def _scores(
+    conn: Connection, scorecard: str, day: date | None, column: str, *, with_colour: bool = False
+) -> pa.Table:
+    rows = (
+        conn.execute(
+            select(HealthScore.account_id, HealthScore.score, HealthScore.colour).where(
+                HealthScore.scorecard == scorecard, HealthScore.as_of == day
+            )
+        ).all()
+        if day is not None
+        else []
+    )
+    col = list(zip(*rows, strict=True)) if rows else [()] * 3
+    data = {
+        "account_id": pa.array(col[0], pa.string()),
+        column: pa.array(col[1], pa.float64()),
+    }
+    if with_colour:
+        data["colour"] = pa.array(col[2], pa.string())
+    return pa.table(data)
 
 
 def field_kinds(facts: pa.Table) -> dict[str, Kind]:
