@@ -4,7 +4,7 @@ Generates a demo company (default 100,000 accounts; reuse one with --keep DIR), 
 each contender in a fresh process and reports wall time and peak memory:
 
 - ``boomerang``: ``boomerang health compute`` end to end (every measure of the default
-  scorecard, roll-up, snapshots written to SQLite);
+  scorecard, roll-up, snapshots written to SQLite, success vectors);
 - ``boomerang-usage``: only its five usage measures (Ibis on DuckDB, one query each);
 - ``duckdb-sql``: the same five usage measures as one hand-written two-stage DuckDB query
   over the same Parquet files (the ceiling: see DESIGN.md's engine notes);
@@ -42,7 +42,7 @@ from boomerang.config import Settings
 from boomerang.db import engine_from_settings, migrate, session_factory
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
-from boomerang.health import measures, scorecard, service
+from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.scorecard import Measure, MeasureKind
 
 console = Console()
@@ -115,6 +115,7 @@ def _boomerang(data_dir: Path) -> dict[str, list[float | None]]:
             source=EventSource(EventStore(settings.events_dir)),
             loaded=scorecard.default(),
             as_of=END,
+            vector_rules=vectors.load(session=session),
         )
     return {"accounts": [float(result.accounts)]}
 

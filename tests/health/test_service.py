@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account, ContactRole
 from boomerang.analytics.source import EventSource
 from boomerang.billing.models import Invoice
+from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
-from boomerang.health import measures, scorecard, service
+from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
 from boomerang.health.scorecard import Measure
 from boomerang.support.models import Ticket, TicketStatus
@@ -282,3 +283,69 @@ def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
     refused = run("health", "compute", "--scorecard", str(bad))
     assert refused.returncode == 1
     assert refused.stderr.startswith(f"error: {bad}:2: categories: List should have at least 1")
+
+
+def test_success_vectors_by_rules_with_changes_on_the_timeline(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    source = EventSource(event_store)
+    loaded = scorecard.default()
+    rules = vectors.parse(
+        """
+rules:
+  - vector: negative
+    name: support is drowning
+    when: score.support_burden < 50
+  - vector: positive
+    name: scored
+    when: health >= 0
+otherwise: neutral
+""",
+        origin="rules.yaml",
+        session=session,
+    )
+    first = service.compute(
+        session=session, source=source, loaded=loaded, as_of=AS_OF, vector_rules=rules
+    )
+    # Acme has severity 1 + 2 tickets open (burden 15, score 25); Globex none.
+    assert first.vectors == {"positive": 1, "neutral": 0, "negative": 1}
+    acme = service.explain(session=session, account=world["acme"])
+    assert acme is not None
+    assert (acme.vector, acme.vector_rule) == ("negative", "support is drowning")
+
+    calmer = vectors.parse(
+        "rules:\n  - vector: positive\n    name: all\n    when: health >= 0\n",
+        origin="calmer.yaml",
+        session=session,
+    )
+    service.compute(
+        session=session, source=source, loaded=loaded, as_of=date(2026, 7, 7), vector_rules=calmer
+    )
+    notes = session.scalars(
+        select(TimelineEntry.subject).where(
+            TimelineEntry.account_id == world["acme"].id,
+            TimelineEntry.kind == EntryKind.system,
+            TimelineEntry.subject.like("Success vector%"),
+        )
+    ).all()
+    assert notes == ["Success vector: negative → positive"]
+    globex_notes = session.scalars(
+        select(TimelineEntry.subject).where(TimelineEntry.account_id == world["globex"].id)
+    ).all()
+    assert globex_notes == []  # positive both times: no change, no note
+
+
+def test_bad_vector_rules_are_refused(session: Session) -> None:
+    with pytest.raises(Invalid, match=r"rules.yaml: rules\[0\].when: column 1: unknown field"):
+        vectors.parse(
+            "rules:\n  - vector: negative\n    name: x\n    when: helth < 5\n",
+            origin="rules.yaml",
+            session=session,
+        )
+    with pytest.raises(Invalid, match=r"rules.yaml: rules.0.vector: Input should be"):
+        vectors.parse(
+            "rules:\n  - vector: sideways\n    name: x\n    when: health < 5\n",
+            origin="rules.yaml",
+            session=session,
+        )
+    assert vectors.load(session=session).otherwise == "neutral"  # the shipped rules load

@@ -13,7 +13,7 @@ from rich.table import Table
 from boomerang.accounts import service as accounts_service
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.errors import NotFound
-from boomerang.health import scorecard, service
+from boomerang.health import scorecard, service, vectors
 from boomerang.health.schemas import HealthOut
 
 app = typer.Typer(help="Health scores: compute, explain.", no_args_is_help=True)
@@ -34,15 +34,25 @@ def compute(
         typer.Option(formats=["%Y-%m-%d"], help="Score as of this day (default: today, UTC)."),
     ] = None,
     scorecard_file: ScorecardOption = None,
+    vectors_file: Annotated[
+        Path | None,
+        typer.Option("--vectors", help="Success-vector rules YAML (default: the shipped ones)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Score every account and store the day's snapshots (recomputing a day replaces it)."""
+    """Score every account and store the day's snapshots with their success vectors
+    (recomputing a day replaces it)."""
     runtime.require_schema()
     loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
     day = as_of.date() if as_of else datetime.now(UTC).date()
     with runtime.transaction() as session:
+        rules = vectors.load(session=session, path=vectors_file)
         result = service.compute(
-            session=session, source=runtime.event_source, loaded=loaded, as_of=day
+            session=session,
+            source=runtime.event_source,
+            loaded=loaded,
+            as_of=day,
+            vector_rules=rules,
         )
     if as_json:
         print(
@@ -53,6 +63,7 @@ def compute(
                     "version": result.version,
                     "accounts": result.accounts,
                     "colours": result.colours,
+                    "vectors": result.vectors,
                 }
             )
         )
@@ -60,9 +71,12 @@ def compute(
     colours = ", ".join(
         f"{result.colours.get(c, 0):,} {c}" for c in ("green", "yellow", "red", "none")
     )
+    directions = ", ".join(
+        f"{result.vectors.get(v, 0):,} {v}" for v in ("positive", "neutral", "negative")
+    )
     console.print(
         f"scored {result.accounts:,} accounts as of {result.as_of} with scorecard "
-        f"{result.scorecard} v{result.version}: {colours}",
+        f"{result.scorecard} v{result.version}: {colours}; vectors: {directions}",
         highlight=False,
     )
 
@@ -99,8 +113,14 @@ def show(
         print(HealthOut.of(explained).model_dump_json())
         return
     score = "-" if explained.score is None else f"{explained.score:.0f}"
+    vector = (
+        f", vector {explained.vector}"
+        + (f" ({explained.vector_rule})" if explained.vector_rule else "")
+        if explained.vector
+        else ""
+    )
     console.print(
-        f"{name}: {score} ({explained.colour}) as of {explained.as_of}, scorecard "
+        f"{name}: {score} ({explained.colour}){vector} as of {explained.as_of}, scorecard "
         f"{explained.scorecard} v{explained.version}",
         highlight=False,
     )

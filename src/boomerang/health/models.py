@@ -41,6 +41,8 @@ class HealthScore(Base):
     as_of: Mapped[date] = mapped_column(Date)
     score: Mapped[float | None] = mapped_column(Float)
     colour: Mapped[str] = mapped_column(String(10))
+    vector: Mapped[str | None] = mapped_column(String(10))
+    vector_rule: Mapped[str | None] = mapped_column(String(200))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

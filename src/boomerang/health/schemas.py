@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from boomerang.health.service import Explanation
+from boomerang.health.vectors import GOALS
 
 
 class MeasureOut(BaseModel):
@@ -32,6 +33,9 @@ class HealthOut(BaseModel):
     as_of: date
     score: float | None
     colour: str
+    vector: str | None
+    vector_rule: str | None
+    vector_goal: str | None
     measures: list[MeasureOut]
     drags: list[str]
     previous_as_of: date | None
@@ -48,6 +52,9 @@ class HealthOut(BaseModel):
             as_of=e.as_of,
             score=e.score,
             colour=e.colour,
+            vector=e.vector,
+            vector_rule=e.vector_rule,
+            vector_goal=GOALS.get(e.vector) if e.vector else None,
             measures=[
                 MeasureOut(
                     key=m.key,

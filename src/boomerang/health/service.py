@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account
 from boomerang.analytics.source import EventSource
 from boomerang.db import bulk_insert
-from boomerang.health import measures, scorecard, scoring
+from boomerang.health import measures, scorecard, scoring, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
 from boomerang.health.scorecard import LoadedScorecard, Scorecard
 
@@ -54,6 +54,7 @@ class ComputeResult:
     version: int
     accounts: int
     colours: dict[str, int]
+    vectors: dict[str, int] = field(default_factory=dict)
 
 
 def compute(
@@ -63,9 +64,11 @@ def compute(
     loaded: LoadedScorecard,
     as_of: date,
     account_ids: list[str] | None = None,
+    vector_rules: vectors.Rules | None = None,
 ) -> ComputeResult:
     """Score every account alive on ``as_of`` (or only ``account_ids``) and store the
-    snapshots, replacing any earlier computation of that day under this scorecard."""
+    snapshots, replacing any earlier computation of that day under this scorecard; with
+    ``vector_rules``, set every snapshot's success vector too."""
     card = loaded.scorecard
     computed_at = datetime.now(UTC)
     version = ensure_version(session=session, loaded=loaded)
@@ -123,12 +126,18 @@ def compute(
             measure_rows,
         )
     session.flush()
+    counts = (
+        vectors.assign(session=session, rules=vector_rules, as_of=as_of, scorecard=card.name)
+        if vector_rules is not None and result is not None
+        else {}
+    )
     return ComputeResult(
         as_of=as_of,
         scorecard=card.name,
         version=version.version,
         accounts=len(accounts),
         colours=dict(colours),
+        vectors=counts,
     )
 
 
@@ -161,6 +170,8 @@ class Explanation:
     as_of: date
     score: float | None
     colour: str
+    vector: str | None
+    vector_rule: str | None
     measures: list[MeasureLine]
     previous_as_of: date | None
     previous_score: float | None
@@ -265,6 +276,8 @@ def explain(
         as_of=latest.as_of,
         score=latest.score,
         colour=latest.colour,
+        vector=latest.vector,
+        vector_rule=latest.vector_rule,
         measures=lines,
         previous_as_of=previous.as_of if previous else None,
         previous_score=previous.score if previous else None,

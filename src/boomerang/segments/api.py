@@ -58,7 +58,7 @@ def list_segments(session: SessionDep, user: APIUser) -> list[SegmentOut]:
 @router.post("/preview", response_model=PreviewOut)
 def preview(body: Preview, session: SessionDep, user: APIUser) -> PreviewOut:
     """How many accounts a condition matches now (422 naming the problem if it is wrong)."""
-    with service.evaluator(session=session) as ev:
+    with service.evaluator(session=session, for_conditions=[body.condition]) as ev:
         members = ev.members(body.condition)
     return PreviewOut(members=len(members), sample=members[:20])
 

@@ -48,7 +48,10 @@ def preview(
 ) -> None:
     """How many accounts a condition matches now, without saving anything."""
     runtime.require_schema()
-    with runtime.transaction() as session, service.evaluator(session=session) as ev:
+    with (
+        runtime.transaction() as session,
+        service.evaluator(session=session, for_conditions=[where]) as ev,
+    ):
         members = ev.members(where)
         names = dict(
             session.execute(select(Account.id, Account.name).where(Account.id.in_(members[:limit])))
@@ -120,9 +123,9 @@ def evaluate() -> None:
     runtime.require_schema()
     with runtime.transaction() as session:
         results = service.evaluate(session=session)
-    table = Table("segment", "members", "entered", "left")
+    table = Table("segment", "members", "entered", "left", "problem")
     for r in results:
-        table.add_row(r.segment, f"{r.members:,}", f"{r.entered:,}", f"{r.left:,}")
+        table.add_row(r.segment, f"{r.members:,}", f"{r.entered:,}", f"{r.left:,}", r.error or "")
     console.print(table)
 
 

@@ -42,16 +42,63 @@ DESCRIPTIONS: dict[str, str] = {
     "tenure_days": "days since the account was created",
     "health": "latest health score, 0-100 (null: not scored)",
     "colour": "latest health colour: red, yellow, green",
+    "vector": "latest success vector: positive, neutral, negative",
     "trend_7": "change of the health score over 7 days (likewise trend_30, trend_90)",
     "measure.KEY": "latest raw value of a health measure, for example measure.active_days",
     "score.KEY": "latest 0-100 score of a health measure, for example score.usage_trend",
 }
 
 
+ACCOUNT_FIELDS: dict[str, Kind] = {
+    "external_id": "text",
+    "name": "text",
+    "tier": "text",
+    "stage": "text",
+    "industry": "text",
+    "region": "text",
+    "employee_band": "text",
+    "owner": "text",
+    "team": "text",
+    "currency": "text",
+    "arr": "number",
+    "renewal_in_days": "number",
+    "tenure_days": "number",
+    "health": "number",
+    "colour": "text",
+    "vector": "text",
+    **{f"trend_{d}": "number" for d in TREND_DAYS},
+}
+
+
+def known_fields(*, session: Session, scorecard: str = "default") -> dict[str, Kind]:
+    """Every field a condition may use (measure fields: the scorecard's keys)."""
+    conn = session.connection()
+    latest = conn.execute(
+        select(func.max(HealthScore.as_of)).where(HealthScore.scorecard == scorecard)
+    ).scalar()
+    kinds = dict(ACCOUNT_FIELDS)
+    for key in _all_keys(conn, scorecard, latest):
+        kinds[f"measure.{key}"] = "number"
+        kinds[f"score.{key}"] = "number"
+    return kinds
+
+
+def _all_keys(conn: Connection, scorecard: str, latest: date | None) -> list[str]:
+    keys = [m.key for m in default_scorecard().scorecard.measures] if scorecard == "default" else []
+    return sorted(set(keys) | set(_measure_keys(conn, scorecard, latest)))
+
+
 def account_facts(
-    *, session: Session, today: date | None = None, scorecard: str = "default"
+    *,
+    session: Session,
+    today: date | None = None,
+    scorecard: str = "default",
+    only: set[str] | None = None,
 ) -> pa.Table:
-    """Facts of every account (churned ones included: their stage says so), by account_id."""
+    """Facts of every account (churned ones included: their stage says so), by account_id.
+
+    With ``only``, trend and measure columns not named there are left out (they cost the
+    most to gather)."""
     today = today or datetime.now(UTC).date()
     conn = session.connection()  # Core results: no ORM work per row
     rows = conn.execute(
@@ -101,10 +148,10 @@ def account_facts(
             HealthScore.scorecard == scorecard, HealthScore.as_of <= today
         )
     ).scalar()
-    keys = [m.key for m in default_scorecard().scorecard.measures] if scorecard == "default" else []
     tables: dict[str, pa.Table] = {"accounts": accounts}
     tables["scores"] = _scores(conn, scorecard, latest, "health", with_colour=True)
-    for days in TREND_DAYS:
+    trend_days = [d for d in TREND_DAYS if only is None or f"trend_{d}" in only]
+    for days in trend_days:
         then = None
         if latest is not None:
             then = conn.execute(
@@ -115,7 +162,11 @@ def account_facts(
             ).scalar()
         tables[f"then_{days}"] = _scores(conn, scorecard, then, "score")
     # Pivoted by the database: one row per account rather than one per measure.
-    keys = sorted(set(keys) | set(_measure_keys(conn, scorecard, latest)))
+    keys = [
+        k
+        for k in _all_keys(conn, scorecard, latest)
+        if only is None or f"measure.{k}" in only or f"score.{k}" in only
+    ]
     pivot_columns = []
     for key in keys:
         if not KEY.match(key):  # they become column names: only ever scorecard keys
@@ -144,15 +195,15 @@ def account_facts(
         }
     )
     picked = "".join(f', m."measure.{k}", m."score.{k}"' for k in keys)
-    trends = "".join(f", s.health - t{d}.score AS trend_{d}" for d in TREND_DAYS)
-    joins = "".join(f" LEFT JOIN then_{d} t{d} USING (account_id)" for d in TREND_DAYS)
+    trends = "".join(f", s.health - t{d}.score AS trend_{d}" for d in trend_days)
+    joins = "".join(f" LEFT JOIN then_{d} t{d} USING (account_id)" for d in trend_days)
     con = duckdb.connect()
     try:
         for name, table in tables.items():
             con.register(name, table)
         facts: pa.Table = con.sql(
             f"""
-            SELECT a.*, s.health, s.colour{trends}{picked}
+            SELECT a.*, s.health, s.colour, s.vector{trends}{picked}
             FROM accounts a
             LEFT JOIN scores s USING (account_id){joins}
             LEFT JOIN m USING (account_id)
@@ -182,20 +233,21 @@ def _scores(
 ) -> pa.Table:
     rows = (
         conn.execute(
-            select(HealthScore.account_id, HealthScore.score, HealthScore.colour).where(
-                HealthScore.scorecard == scorecard, HealthScore.as_of == day
-            )
+            select(
+                HealthScore.account_id, HealthScore.score, HealthScore.colour, HealthScore.vector
+            ).where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
         ).all()
         if day is not None
         else []
     )
-    col = list(zip(*rows, strict=True)) if rows else [()] * 3
+    col = list(zip(*rows, strict=True)) if rows else [()] * 4
     data = {
         "account_id": pa.array(col[0], pa.string()),
         column: pa.array(col[1], pa.float64()),
     }
     if with_colour:
         data["colour"] = pa.array(col[2], pa.string())
+        data["vector"] = pa.array(col[3], pa.string())
     return pa.table(data)
 
 

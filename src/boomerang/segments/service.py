@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.segments import conditions
-from boomerang.segments.facts import account_facts, field_kinds
+from boomerang.segments.facts import account_facts, field_kinds, known_fields
 from boomerang.segments.models import Segment, SegmentMembership, TouchModel
 
 _CHUNK = 500  # ids per IN (...): well under every database's limit on parameters
@@ -49,12 +49,30 @@ class Evaluator:
 
 
 @contextmanager
-def evaluator(*, session: Session, today: date | None = None) -> Iterator[Evaluator]:
-    ev = Evaluator(account_facts(session=session, today=today))
+def evaluator(
+    *, session: Session, today: date | None = None, for_conditions: list[str] | None = None
+) -> Iterator[Evaluator]:
+    """An :class:`Evaluator` over every account; with ``for_conditions``, only the fields
+    they use are gathered (conditions that do not parse are left for ``members`` to refuse)."""
+    only: set[str] | None = None
+    if for_conditions is not None:
+        kinds = known_fields(session=session)
+        only = set()
+        for condition in for_conditions:
+            try:
+                only |= conditions.fields_used(conditions.parse(condition, kinds))
+            except conditions.ConditionError:
+                continue
+    ev = Evaluator(account_facts(session=session, today=today, only=only))
     try:
         yield ev
     finally:
         ev.close()
+
+
+def check(*, session: Session, condition: str) -> conditions.Node:
+    """Parse and type-check ``condition`` against every known field; ConditionError else."""
+    return conditions.parse(condition, known_fields(session=session))
 
 
 def _valid_name(name: str) -> str:
@@ -78,8 +96,7 @@ def create(
     name = _valid_name(name)
     if session.scalar(select(Segment).where(Segment.name == name)):
         raise Conflict(f"a segment named {name!r} already exists")
-    with evaluator(session=session) as ev:
-        ev.check(condition)
+    check(session=session, condition=condition)
     segment = Segment(
         name=name, condition=condition.strip(), description=description, touch_model=touch_model
     )
@@ -89,8 +106,7 @@ def create(
 
 
 def update_condition(*, session: Session, segment: Segment, condition: str) -> Segment:
-    with evaluator(session=session) as ev:
-        ev.check(condition)
+    check(session=session, condition=condition)
     segment.condition = condition.strip()
     session.flush()
     return segment
@@ -130,6 +146,7 @@ class Evaluation:
     members: int
     entered: int
     left: int
+    error: str | None = None  # the condition no longer holds up (a measure was removed)
 
 
 def evaluate(
@@ -139,9 +156,14 @@ def evaluate(
     now = now or datetime.now(UTC)
     segments = segments if segments is not None else list_segments(session=session)
     results = []
-    with evaluator(session=session, today=now.date()) as ev:
+    wanted = [s.condition for s in segments]
+    with evaluator(session=session, today=now.date(), for_conditions=wanted) as ev:
         for segment in segments:
-            members = set(ev.members(segment.condition))
+            try:
+                members = set(ev.members(segment.condition))
+            except conditions.ConditionError as exc:
+                results.append(Evaluation(segment.name, 0, 0, 0, error=exc.message))
+                continue
             current = set(current_members(session=session, segment=segment))
             entered = members - current
             left = current - members

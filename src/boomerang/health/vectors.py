@@ -1,0 +1,163 @@
+"""Success vectors: positive, neutral or negative, by ordered rules that are data.
+
+The rules (``vectors.yaml`` in this package by default) are conditions of the segment
+language over account facts; they run over every account at once after each health
+computation, and a change of vector is written on the account's timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from boomerang.errors import Invalid
+from boomerang.health.models import HealthScore
+from boomerang.segments import conditions
+from boomerang.segments.facts import known_fields
+from boomerang.segments.service import evaluator
+from boomerang.timeline.models import EntryKind, TimelineEntry
+
+Vector = Literal["positive", "neutral", "negative"]
+GOALS: dict[str, str] = {
+    "negative": "win back within 3 months",
+    "neutral": "move to positive within 6 months",
+    "positive": "ready for expansion, cross-sell and referrals",
+}
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vector: Vector
+    name: str = Field(min_length=1, max_length=200)
+    when: str = Field(min_length=1, max_length=2000)
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[Rule] = Field(min_length=1)
+    otherwise: Vector = "neutral"
+
+
+def parse(text: str, *, origin: str, session: Session) -> Rules:
+    """Validate rules YAML, each condition against the known fields; Invalid naming
+    ``origin`` and the rule at fault."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise Invalid(f"{origin}{where}: not valid YAML") from None
+    try:
+        rules = Rules.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise Invalid(f"{origin}: {where}: {err['msg']}") from None
+    kinds = known_fields(session=session)
+    for i, rule in enumerate(rules.rules):
+        try:
+            conditions.parse(rule.when, kinds)
+        except conditions.ConditionError as exc:
+            raise Invalid(f"{origin}: rules[{i}].when: {exc.message}") from None
+    return rules
+
+
+def load(*, session: Session, path: Path | None = None) -> Rules:
+    if path is not None:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise Invalid(f"{path}: cannot read the vector rules ({exc.strerror})") from None
+        return parse(text, origin=str(path), session=session)
+    text = resources.files("boomerang.health").joinpath("vectors.yaml").read_text()
+    return parse(text, origin="boomerang/health/vectors.yaml", session=session)
+
+
+def assign(
+    *, session: Session, rules: Rules, as_of: date, scorecard: str = "default"
+) -> dict[str, int]:
+    """Set the vector of every snapshot of ``as_of`` and note changes on the timeline;
+    returns how many accounts got each vector."""
+    vector: dict[str, tuple[str, str]] = {}
+    with evaluator(
+        session=session, today=as_of, for_conditions=[r.when for r in rules.rules]
+    ) as ev:
+        everyone = ev.facts.column("account_id").to_pylist()
+        scored = set(
+            session.scalars(
+                select(HealthScore.account_id).where(
+                    HealthScore.scorecard == scorecard, HealthScore.as_of == as_of
+                )
+            )
+        )
+        for rule in rules.rules:
+            for account_id in ev.members(rule.when):
+                vector.setdefault(account_id, (rule.vector, rule.name))
+    previous = _previous_vectors(session=session, as_of=as_of, scorecard=scorecard)
+    connection = session.connection()
+    counts = {"positive": 0, "neutral": 0, "negative": 0}
+    changes = []
+    now = datetime.now(UTC)
+    by_value: dict[tuple[str, str | None], list[str]] = {}
+    for account_id in everyone:
+        if account_id not in scored:
+            continue
+        value, rule_name = vector.get(account_id, (rules.otherwise, None))
+        counts[value] += 1
+        by_value.setdefault((value, rule_name), []).append(account_id)
+        before = previous.get(account_id)
+        if before is not None and before != value:
+            reason = f" ({rule_name})" if rule_name else ""
+            changes.append(
+                {
+                    "account_id": account_id,
+                    "kind": EntryKind.system,
+                    "subject": f"Success vector: {before} → {value}",
+                    "body": f"Health on {as_of}: vector {value}{reason}; goal: {GOALS[value]}.",
+                    "occurred_at": now,
+                    "created_at": now,
+                }
+            )
+    for (value, rule_name), ids in by_value.items():
+        for start in range(0, len(ids), 500):
+            connection.execute(
+                update(HealthScore)
+                .where(
+                    HealthScore.scorecard == scorecard,
+                    HealthScore.as_of == as_of,
+                    HealthScore.account_id.in_(ids[start : start + 500]),
+                )
+                .values(vector=value, vector_rule=rule_name)
+            )
+    if changes:
+        connection.execute(insert(TimelineEntry), changes)
+    return counts
+
+
+def _previous_vectors(*, session: Session, as_of: date, scorecard: str) -> dict[str, str]:
+    day = session.scalar(
+        select(HealthScore.as_of)
+        .where(HealthScore.scorecard == scorecard, HealthScore.as_of < as_of)
+        .order_by(HealthScore.as_of.desc())
+        .limit(1)
+    )
+    if day is None:
+        return {}
+    return {
+        a: v
+        for a, v in session.execute(
+            select(HealthScore.account_id, HealthScore.vector).where(
+                HealthScore.scorecard == scorecard, HealthScore.as_of == day
+            )
+        ).tuples()
+        if v is not None
+    }
