@@ -21,8 +21,10 @@ from boomerang.datasources import views as datasources_views
 from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
 from boomerang.health import api as health_api
+from boomerang.health import views as health_views
 from boomerang.ingest import api as ingest_api
 from boomerang.segments import api as segments_api
+from boomerang.segments import views as segments_views
 from boomerang.timeline import views as timeline_views
 from boomerang.users import views as users_views
 from boomerang.web import errors
@@ -99,4 +101,6 @@ def create_app(
     app.include_router(ingest_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)
+    app.include_router(health_views.router)
+    app.include_router(segments_views.router)
     return app

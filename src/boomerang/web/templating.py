@@ -21,6 +21,8 @@ TEMPLATE_DIRS = [
     PACKAGE / "web" / "templates",
     PACKAGE / "accounts" / "templates",
     PACKAGE / "datasources" / "templates",
+    PACKAGE / "health" / "templates",
+    PACKAGE / "segments" / "templates",
 ]
 
 
@@ -33,6 +35,8 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("Accounts", "/accounts"),
+    NavItem("Health", "/health"),
+    NavItem("Segments", "/segments"),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
 ]
 """The main menu; a domain adds its entry here when it gains a page."""
