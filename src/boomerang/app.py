@@ -22,6 +22,7 @@ from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
 from boomerang.health import api as health_api
 from boomerang.health import views as health_views
+from boomerang.health.schedule import DailyHealth
 from boomerang.ingest import api as ingest_api
 from boomerang.segments import api as segments_api
 from boomerang.segments import views as segments_views
@@ -47,9 +48,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ingest.start(background=background)
+        if background and settings.health_schedule:
+            app.state.daily_health.start()
         try:
             yield
         finally:
+            app.state.daily_health.stop()
             app.state.ingest.stop()
 
     app = FastAPI(
@@ -66,6 +70,11 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.event_store = EventStore(settings.events_dir)
     app.state.event_source = EventSource.from_settings(settings, app.state.event_store)
+    app.state.daily_health = DailyHealth(
+        transaction=ingest_api.transaction_for(app.state.sessions),
+        source=app.state.event_source,
+        hour=settings.health_hour,
+    )
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
     )

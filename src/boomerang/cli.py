@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,8 @@ from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
 from boomerang.security import generate_password
 from boomerang.segments import cli as segments_cli
+from boomerang.segments import service as segments_service
+from boomerang.segments.models import TouchModel
 from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import cli as users_cli
@@ -192,6 +194,8 @@ def demo(
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     _write_login(summary.admin_email, password)
+    with Progress(*columns, console=console, transient=False) as progress:
+        _demo_health(end_day, progress)
 
     table = Table(
         "loaded", "rows", title=f"Demo company, {summary.start} to {summary.end}, seed {seed}"
@@ -209,6 +213,46 @@ def demo(
         table.add_row(label, f"{value:,}")
     console.print(table)
     console.print(_login_hint() or "", highlight=False)
+
+
+DEMO_SEGMENTS = (
+    (
+        "Enterprise at risk",
+        "tier = 'enterprise' and (colour != 'green' or vector = 'negative')",
+        TouchModel.high_touch,
+    ),
+    ("Renewing in 90 days", "renewal_in_days >= 0 and renewal_in_days <= 90", None),
+    ("Ready to expand", "vector = 'positive' and score.adoption_breadth >= 80", None),
+    ("Low adoption", "measure.adoption_breadth < 0.15 and stage != 'churned'", None),
+)
+
+
+def _demo_health(end_day: date, progress: Progress) -> None:
+    """Five weekly health snapshots up to ``end_day`` (so trends show) and a few segments."""
+    from boomerang.health import scorecard, vectors
+    from boomerang.health import service as health_service
+
+    days = [end_day - timedelta(days=7 * weeks) for weeks in range(4, -1, -1)]
+    task = progress.add_task("health", total=len(days) + 1)
+    with runtime.transaction() as session:
+        rules = vectors.load(session=session)
+        for day in days:
+            health_service.compute(
+                session=session,
+                source=runtime.event_source,
+                loaded=scorecard.default(),
+                as_of=day,
+                vector_rules=rules,
+            )
+            progress.advance(task)
+        for name, condition, touch in DEMO_SEGMENTS:
+            segments_service.create(
+                session=session, name=name, condition=condition, touch_model=touch
+            )
+        segments_service.evaluate(
+            session=session, now=datetime.combine(end_day, datetime.min.time(), tzinfo=UTC)
+        )
+        progress.advance(task)
 
 
 @app.command()

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         "stored once (across restarts).",
     )
 
+    health_schedule: bool = Field(
+        default=True,
+        description="Whether the server computes health (with vectors) and evaluates "
+        "segments once a day, and at start when the day's scores are missing.",
+    )
+    health_hour: int = Field(
+        default=2,
+        ge=0,
+        le=23,
+        description="UTC hour from which the day's health computation is due.",
+    )
+
     events_source: str | None = Field(
         default=None,
         description="Warehouse mode: read events from an existing table instead of the "

@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
 from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
+from boomerang.health.schedule import DailyHealth
 from boomerang.health.scorecard import Measure
 from boomerang.support.models import Ticket, TicketStatus
 from boomerang.timeline.models import EntryKind, TimelineEntry
@@ -349,3 +352,24 @@ def test_bad_vector_rules_are_refused(session: Session) -> None:
             session=session,
         )
     assert vectors.load(session=session).otherwise == "neutral"  # the shipped rules load
+
+
+def test_daily_job_computes_once_a_day_after_its_hour(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    now = [datetime(2026, 6, 30, 1, 30, tzinfo=UTC)]
+    job = DailyHealth(
+        transaction=transaction, source=EventSource(event_store), hour=2, clock=lambda: now[0]
+    )
+    assert job.run_once() is None  # before 02:00 UTC
+    now[0] = datetime(2026, 6, 30, 2, 5, tzinfo=UTC)
+    done = job.run_once()
+    assert done is not None and done.as_of == AS_OF and done.accounts == 2
+    assert sum(done.vectors.values()) == 2
+    assert job.run_once() is None  # the day is done
+    assert session.scalar(select(func.count()).select_from(HealthScore)) == 2

@@ -1,0 +1,95 @@
+"""The daily health job in the server: compute health with vectors, then evaluate segments.
+
+Safe to run twice (a day's computation replaces that day) and from several processes (the
+snapshot's unique key makes a concurrent second run fail and retry, and then find the day
+done).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from boomerang.analytics.source import EventSource
+from boomerang.health import scorecard, service, vectors
+from boomerang.health.models import HealthScore
+from boomerang.ingest.flush import Transaction
+from boomerang.segments import service as segments_service
+
+log = logging.getLogger(__name__)
+
+
+class DailyHealth:
+    def __init__(
+        self,
+        *,
+        transaction: Transaction,
+        source: EventSource,
+        hour: int,
+        check_every: float = 300.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.transaction = transaction
+        self.source = source
+        self.hour = hour
+        self.check_every = check_every
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="daily-health", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            self.run_once()
+            if self._stop.wait(self.check_every):
+                return
+
+    def due(self) -> bool:
+        """Past the hour, and no default-scorecard snapshot for today yet."""
+        now = self.clock()
+        if now.hour < self.hour:
+            return False
+        with self.transaction() as session:
+            done = session.scalar(
+                select(HealthScore.id)
+                .where(HealthScore.scorecard == "default", HealthScore.as_of == now.date())
+                .limit(1)
+            )
+        return done is None
+
+    def run_once(self) -> service.ComputeResult | None:
+        """Compute today's health and evaluate segments when due; never raises."""
+        try:
+            if not self.due():
+                return None
+            today = self.clock().date()
+            with self.transaction() as session:
+                result = service.compute(
+                    session=session,
+                    source=self.source,
+                    loaded=scorecard.default(),
+                    as_of=today,
+                    vector_rules=vectors.load(session=session),
+                )
+                segments_service.evaluate(session=session, now=self.clock())
+            log.info(
+                "health: scored %d accounts for %s (%s)", result.accounts, today, result.colours
+            )
+            return result
+        except Exception:  # the next check tries again
+            log.exception("health: the daily computation failed; will retry")
+            return None
