@@ -2,7 +2,12 @@
 
 from boomerang.accounts.models import Account, Contact, ContactRoleLink
 from boomerang.billing.models import Invoice, Subscription
-from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
+from boomerang.health.models import (
+    HealthMeasure,
+    HealthOverride,
+    HealthScore,
+    ScorecardVersion,
+)
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
 from boomerang.segments.models import Segment, SegmentMembership
@@ -17,6 +22,7 @@ __all__ = [
     "Contact",
     "ContactRoleLink",
     "HealthMeasure",
+    "HealthOverride",
     "HealthScore",
     "IdentityAlias",
     "ImportRun",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account, ContactRole
 from boomerang.analytics.source import EventSource
 from boomerang.billing.models import Invoice
-from boomerang.errors import Invalid
+from boomerang.errors import Conflict, Invalid
 from boomerang.events.store import EventStore
 from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
@@ -279,7 +280,9 @@ def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
     assert abs(sum(m["contribution"] for m in body["measures"]) - body["score"]) < 0.1
     table = run("health", "show", "a-000001")
     assert table.returncode == 0, table.stderr
-    assert "Active days (30 d)" in table.stdout and "change over 7 d: n/a" in table.stdout
+    # The demo keeps weekly snapshots: a change over 7 days, none yet over 90.
+    assert "Active days (30 d)" in table.stdout
+    assert re.search(r"change over 7 d: [+-]?\d+, 30 d: \S+, 90 d: n/a", table.stdout)
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ncategories: []\n")
@@ -373,3 +376,144 @@ def test_daily_job_computes_once_a_day_after_its_hour(
     assert sum(done.vectors.values()) == 2
     assert job.run_once() is None  # the day is done
     assert session.scalar(select(func.count()).select_from(HealthScore)) == 2
+
+
+def test_overrides_apply_show_expire_and_are_audited(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    source = EventSource(event_store)
+    service.compute(session=session, source=source, loaded=scorecard.default(), as_of=AS_OF)
+    before = service.explain(session=session, account=world["acme"])
+    assert before is not None and before.score is not None
+    kim = make_user(session, Role.csm)
+    with pytest.raises(Invalid, match="score: must be between 0 and 100"):
+        service.create_override(
+            session=session, account=world["acme"], score=120, reason="x", author=kim
+        )
+    with pytest.raises(Invalid, match="reason: say why"):
+        service.create_override(
+            session=session, account=world["acme"], score=50, reason=" ", author=kim
+        )
+    with pytest.raises(Invalid, match="measure: 'nps' is not one of active_days"):
+        service.create_override(
+            session=session,
+            account=world["acme"],
+            score=50,
+            reason="x",
+            author=kim,
+            measure_key="nps",
+        )
+
+    # Overrides made now apply to snapshots of days they are in force: today's.
+    today = datetime.now(UTC).date()
+    service.compute(session=session, source=source, loaded=scorecard.default(), as_of=today)
+    on_measure = service.create_override(
+        session=session,
+        account=world["acme"],
+        score=100,
+        reason="tickets are a known bug, fixed next release",
+        author=kim,
+        measure_key="support_burden",
+    )
+    on_total = service.create_override(
+        session=session, account=world["globex"], score=10, reason="exec sponsor left", author=kim
+    )
+    for account in world.values():
+        service.recompute_account(session=session, source=source, account=account)
+    acme = service.explain(session=session, account=world["acme"])
+    globex = service.explain(session=session, account=world["globex"])
+    assert acme is not None and globex is not None
+    line = next(m for m in acme.measures if m.key == "support_burden")
+    # The score is overridden; the measured value stays: two severity-1 tickets open today.
+    assert line.score == 100 and line.raw == 20 and line.override is not None
+    assert line.override.id == on_measure.id and acme.override is None
+    assert (globex.score, globex.colour) == (10, "red")
+    assert globex.override is not None and globex.override.reason == "exec sponsor left"
+    # An older day's snapshot is untouched: the overrides did not exist then.
+    old = service.explain(session=session, account=world["globex"], as_of=AS_OF)
+    assert old is not None and old.override is None and old.score != 10
+
+    service.revoke_override(session=session, override=on_total, by=kim)
+    with pytest.raises(Conflict):
+        service.revoke_override(session=session, override=on_total, by=kim)
+    service.recompute_account(session=session, source=source, account=world["globex"])
+    back = service.explain(session=session, account=world["globex"])
+    assert back is not None and back.override is None and back.score != 10
+    audit = session.scalars(
+        select(TimelineEntry.subject)
+        .where(TimelineEntry.subject.like("Health override%"))
+        .order_by(TimelineEntry.occurred_at)
+    ).all()
+    assert audit == [
+        "Health override: measure support_burden set to 100",
+        "Health override: health score set to 10",
+        "Health override revoked: health score",
+    ]
+
+
+def test_override_api(
+    client: TestClient, session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    service.compute(
+        session=session,
+        source=EventSource(event_store),
+        loaded=scorecard.default(),
+        as_of=datetime.now(UTC).date(),
+    )
+    csm = make_user(session, Role.csm)
+    viewer = make_user(session, Role.viewer)
+
+    def auth(user: Any) -> dict[str, str]:
+        token = users_service.create_token(session=session, user=user, name="t")[1]
+        return {"Authorization": f"Bearer {token}"}
+
+    url = "/api/v1/accounts/globex/health/overrides"
+    body = {"score": 20, "reason": "renewal call went badly", "days": 14}
+    assert client.post(url, json=body, headers=auth(viewer)).status_code == 403
+    assert client.post(url, json={**body, "score": 101}, headers=auth(csm)).status_code == 422
+    made = client.post(url, json=body, headers=auth(csm))
+    assert made.status_code == 201, made.text
+    health = client.get("/api/v1/accounts/globex/health", headers=auth(csm)).json()
+    assert health["score"] == 20 and health["override"]["reason"] == "renewal call went badly"
+    assert [o["id"] for o in client.get(url, headers=auth(csm)).json()] == [made.json()["id"]]
+    gone = client.delete(f"{url}/{made.json()['id']}", headers=auth(csm))
+    assert gone.status_code == 200 and gone.json()["revoked_at"] is not None
+    assert (
+        client.get("/api/v1/accounts/globex/health", headers=auth(csm)).json()["override"] is None
+    )
+    assert client.delete(f"{url}/hov_nope", headers=auth(csm)).status_code == 404
+
+
+def test_override_from_the_account_page(
+    client: TestClient, session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    service.compute(
+        session=session,
+        source=EventSource(event_store),
+        loaded=scorecard.default(),
+        as_of=datetime.now(UTC).date(),
+    )
+    login(client, make_user(session, Role.csm))
+    page = f"/accounts/{world['acme'].id}"
+    token = soup(client.get(page).text).select_one('#override-form input[name="csrf_token"]')
+    assert token is not None
+    sent = client.post(
+        f"{page}/health/overrides",
+        data={"score": "55", "reason": "QBR went well", "days": "10", "csrf_token": token["value"]},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    html = soup(client.get(page).text)
+    assert html.select_one("#health-score").text.strip() == "55"
+    assert "QBR went well" in html.select_one("#health-override").text
+    revoke = html.select_one("#health-overrides form").get("action")
+    assert (
+        client.post(
+            str(revoke), data={"csrf_token": token["value"]}, follow_redirects=False
+        ).status_code
+        == 303
+    )
+    html = soup(client.get(page).text)
+    assert (
+        html.select_one("#health-override") is None and html.select_one("#health-overrides") is None
+    )

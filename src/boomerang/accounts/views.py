@@ -114,6 +114,11 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "usage": usage,
             "usage_error": usage_error,
             "health": health_service.explain(session=session, account=account),
+            "overrides": [
+                o
+                for o in health_service.list_overrides(session=session, account=account)
+                if o.revoked_at is None and o.expires_at > datetime.now(UTC)
+            ],
             "today": datetime.now(UTC).date(),
             "can_write": user.role.can_write,
         },

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import NotFound
 from boomerang.health import service
-from boomerang.health.schemas import HealthOut
-from boomerang.web.deps import APIUser, SessionDep
+from boomerang.health.schemas import HealthOut, OverrideIn, OverrideOut
+from boomerang.web.deps import APIUser, SessionDep, require_writer
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["health"])
 
@@ -32,3 +32,48 @@ def account_health(
     if explained is None:
         raise NotFound(f"account {ref!r} has no {scorecard} health score yet")
     return HealthOut.of(explained)
+
+
+@router.get("/{ref}/health/overrides", response_model=list[OverrideOut])
+def list_overrides(ref: str, session: SessionDep, user: APIUser) -> list[OverrideOut]:
+    """Every override of the account, newest first (revoked and expired ones included)."""
+    account = accounts_service.get_by_ref(session=session, ref=ref)
+    return [OverrideOut.of(o) for o in service.list_overrides(session=session, account=account)]
+
+
+@router.post("/{ref}/health/overrides", response_model=OverrideOut, status_code=201)
+def create_override(
+    ref: str, body: OverrideIn, request: Request, session: SessionDep, user: APIUser
+) -> OverrideOut:
+    """Override the score (or one measure's) with a reason until it expires; the latest
+    snapshot is recomputed at once."""
+    require_writer(user)
+    account = accounts_service.get_by_ref(session=session, ref=ref)
+    made = service.create_override(
+        session=session,
+        account=account,
+        score=body.score,
+        reason=body.reason,
+        author=user,
+        days=body.days,
+        measure_key=body.measure,
+    )
+    service.recompute_account(
+        session=session, source=request.app.state.event_source, account=account
+    )
+    return OverrideOut.of(made)
+
+
+@router.delete("/{ref}/health/overrides/{override_id}", response_model=OverrideOut)
+def revoke_override(
+    ref: str, override_id: str, request: Request, session: SessionDep, user: APIUser
+) -> OverrideOut:
+    """End an override now; the latest snapshot is recomputed without it."""
+    require_writer(user)
+    account = accounts_service.get_by_ref(session=session, ref=ref)
+    target = service.get_override(session=session, account=account, override_id=override_id)
+    service.revoke_override(session=session, override=target, by=user)
+    service.recompute_account(
+        session=session, source=request.app.state.event_source, account=account
+    )
+    return OverrideOut.of(target)

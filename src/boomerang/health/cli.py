@@ -124,6 +124,12 @@ def show(
         f"{explained.scorecard} v{explained.version}",
         highlight=False,
     )
+    if explained.override:
+        o = explained.override
+        console.print(
+            f"overridden to {o.score:g} until {o.expires_at:%Y-%m-%d}: {o.reason}",
+            highlight=False,
+        )
     table = Table("category", "measure", "raw", "score", "weight", "points", "change")
     for m in explained.measures:
         change = (
@@ -133,7 +139,7 @@ def show(
         )
         table.add_row(
             m.category,
-            m.label,
+            m.label + (" (override)" if m.override else ""),
             "-" if m.raw is None else f"{m.raw:,.2f}".rstrip("0").rstrip("."),
             "skipped" if m.score is None else f"{m.score:.0f}",
             f"{m.weight:.0%}",
@@ -254,3 +260,66 @@ def backtest_command(
         )
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
+
+
+@app.command("override")
+@friendly_errors
+def override_command(
+    account: Annotated[str, typer.Argument(help="Account id (acc_...) or external id.")],
+    score: Annotated[float, typer.Option(min=0, max=100, help="The score to use, 0-100.")],
+    reason: Annotated[str, typer.Option(help="Why: shown with the score, kept on the timeline.")],
+    by: Annotated[str, typer.Option("--by", help="Email of the staff user overriding.")],
+    measure: Annotated[
+        str | None, typer.Option(help="Override this measure's score instead of the total.")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days until it expires.")] = 30,
+) -> None:
+    """Override an account's health score (or one measure's) until it expires; the
+    account's latest snapshot is recomputed at once."""
+    from boomerang.users import service as users_service
+
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        acc = accounts_service.get_by_ref(session=session, ref=account)
+        author = users_service.get_by_email(session=session, email=by)
+        if author is None:
+            raise NotFound(f"no staff user with email {by!r}")
+        made = service.create_override(
+            session=session,
+            account=acc,
+            score=score,
+            reason=reason,
+            author=author,
+            days=days,
+            measure_key=measure,
+        )
+        service.recompute_account(session=session, source=runtime.event_source, account=acc)
+        expires = made.expires_at
+        override_id = made.id
+    console.print(
+        f"override {override_id}: {'measure ' + measure if measure else 'score'} of "
+        f"{acc.name} set to {score:g} until {expires:%Y-%m-%d}",
+        highlight=False,
+    )
+
+
+@app.command("revoke-override")
+@friendly_errors
+def revoke_override_command(
+    account: Annotated[str, typer.Argument(help="Account id (acc_...) or external id.")],
+    override_id: Annotated[str, typer.Argument(help="The override's id (hov_...).")],
+    by: Annotated[str, typer.Option("--by", help="Email of the staff user revoking.")],
+) -> None:
+    """End an override now; the account's latest snapshot is recomputed without it."""
+    from boomerang.users import service as users_service
+
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        acc = accounts_service.get_by_ref(session=session, ref=account)
+        user = users_service.get_by_email(session=session, email=by)
+        if user is None:
+            raise NotFound(f"no staff user with email {by!r}")
+        target = service.get_override(session=session, account=acc, override_id=override_id)
+        service.revoke_override(session=session, override=target, by=user)
+        service.recompute_account(session=session, source=runtime.event_source, account=acc)
+    console.print(f"override {override_id} revoked", highlight=False)

@@ -43,6 +43,7 @@ class HealthScore(Base):
     colour: Mapped[str] = mapped_column(String(10))
     vector: Mapped[str | None] = mapped_column(String(10))
     vector_rule: Mapped[str | None] = mapped_column(String(200))
+    override_id: Mapped[str | None] = mapped_column(String(32))  # the override applied
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -58,3 +59,24 @@ class HealthMeasure(Base):
     raw: Mapped[float | None] = mapped_column(Float)
     score: Mapped[float | None] = mapped_column(Float)
     weight: Mapped[float] = mapped_column(Float)
+    override_id: Mapped[str | None] = mapped_column(String(32))  # the override applied
+
+
+class HealthOverride(Base):
+    """A CSM's manual override of an account's score or of one measure's score, with a
+    reason and an expiry; applied by every computation while active, and audited."""
+
+    __tablename__ = "health_overrides"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("hov"))
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    scorecard: Mapped[str] = mapped_column(String(100), default="default")
+    measure_key: Mapped[str | None] = mapped_column(String(100))  # None: the whole score
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from boomerang.health.models import HealthOverride
 from boomerang.health.service import Explanation
 from boomerang.health.vectors import GOALS
+
+
+class OverrideOut(BaseModel):
+    id: str
+    measure: str | None
+    score: float
+    reason: str
+    author_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, o: HealthOverride) -> OverrideOut:
+        return cls(
+            id=o.id,
+            measure=o.measure_key,
+            score=o.score,
+            reason=o.reason,
+            author_id=o.author_id,
+            created_at=o.created_at,
+            expires_at=o.expires_at,
+            revoked_at=o.revoked_at,
+        )
+
+
+class OverrideIn(BaseModel):
+    score: float = Field(ge=0, le=100)
+    reason: str = Field(min_length=1, max_length=2000)
+    measure: str | None = Field(default=None, max_length=100)
+    days: int = Field(default=30, ge=1, le=365)
 
 
 class MeasureOut(BaseModel):
@@ -19,6 +51,7 @@ class MeasureOut(BaseModel):
     weight: float
     contribution: float
     previous_score: float | None
+    override: OverrideOut | None = None
 
 
 class HistoryPoint(BaseModel):
@@ -36,6 +69,7 @@ class HealthOut(BaseModel):
     vector: str | None
     vector_rule: str | None
     vector_goal: str | None
+    override: OverrideOut | None
     measures: list[MeasureOut]
     drags: list[str]
     previous_as_of: date | None
@@ -55,6 +89,7 @@ class HealthOut(BaseModel):
             vector=e.vector,
             vector_rule=e.vector_rule,
             vector_goal=GOALS.get(e.vector) if e.vector else None,
+            override=OverrideOut.of(e.override) if e.override else None,
             measures=[
                 MeasureOut(
                     key=m.key,
@@ -65,6 +100,7 @@ class HealthOut(BaseModel):
                     weight=round(m.weight, 4),
                     contribution=round(m.contribution, 2),
                     previous_score=m.previous_score,
+                    override=OverrideOut.of(m.override) if m.override else None,
                 )
                 for m in e.measures
             ],

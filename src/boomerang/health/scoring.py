@@ -57,8 +57,13 @@ class Rollup:
         return np.nan_to_num(self.scores) * self.weights
 
 
-def rollup(card: Scorecard, raw: dict[str, FloatArray]) -> Rollup:
-    """Score, apply missing-data policies, renormalise weights and roll up."""
+def rollup(
+    card: Scorecard,
+    raw: dict[str, FloatArray],
+    overrides: dict[tuple[int, int], float] | None = None,
+) -> Rollup:
+    """Score, apply missing-data policies and manual overrides of measure scores
+    (``(account row, measure column) -> score``), renormalise weights and roll up."""
     measures = card.measures
     n = len(next(iter(raw.values()))) if raw else 0
     keys = [m.key for m in measures]
@@ -69,6 +74,8 @@ def rollup(card: Scorecard, raw: dict[str, FloatArray]) -> Rollup:
         if m.missing != "skip":
             column = np.where(np.isnan(column), float(m.missing), column)
         scores[:, j] = column
+    for (i, j), value in (overrides or {}).items():
+        scores[i, j] = value
     present = ~np.isnan(scores)
 
     weights = np.zeros_like(scores)

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account
 from boomerang.analytics.source import EventSource
 from boomerang.db import bulk_insert
+from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.health import measures, scorecard, scoring, vectors
-from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
+from boomerang.health.models import HealthMeasure, HealthOverride, HealthScore, ScorecardVersion
 from boomerang.health.scorecard import LoadedScorecard, Scorecard
+from boomerang.timeline.models import EntryKind, TimelineEntry
+from boomerang.users.models import User
 
 TREND_DAYS = (7, 30, 90)
 _INSERT_CHUNK = 20_000
@@ -75,7 +78,22 @@ def compute(
     accounts = measures.population(session=session, as_of=as_of, account_ids=account_ids)
     with source.open() as events:
         raw = measures.compute(card.measures, session=session, events=events, accounts=accounts)
-    result = scoring.rollup(card, raw) if len(accounts) else None
+    active = active_overrides(
+        session=session, scorecard=card.name, as_of=as_of, account_ids=accounts.ids
+    )
+    row_of = {a: i for i, a in enumerate(accounts.ids)}
+    column_of = {m.key: j for j, m in enumerate(card.measures)}
+    on_measures = {
+        (row_of[o.account_id], column_of[o.measure_key]): o
+        for o in active
+        if o.measure_key is not None and o.measure_key in column_of
+    }
+    on_totals = {row_of[o.account_id]: o for o in active if o.measure_key is None}
+    result = (
+        scoring.rollup(card, raw, {cell: o.score for cell, o in on_measures.items()})
+        if len(accounts)
+        else None
+    )
 
     old = select(HealthScore.id).where(
         HealthScore.scorecard == card.name, HealthScore.as_of == as_of
@@ -90,6 +108,8 @@ def compute(
         # Ascending within a run, so that the index grows at its end (inserts 1.7x faster).
         run = secrets.token_hex(6)
         ids = [f"hs_{run}{i:08x}" for i in range(len(accounts))]
+        for i, o in on_totals.items():
+            result.total[i] = o.score
         totals = _nullable(np.round(result.total, 2))
         colour_of = [card.colours.of(total) for total in totals]
         colours.update(colour_of)
@@ -102,16 +122,20 @@ def compute(
                 "as_of": as_of,
                 "score": total,
                 "colour": colour,
+                "override_id": on_totals[i].id if i in on_totals else None,
                 "computed_at": computed_at,
             }
-            for sid, aid, total, colour in zip(ids, accounts.ids, totals, colour_of, strict=True)
+            for i, (sid, aid, total, colour) in enumerate(
+                zip(ids, accounts.ids, totals, colour_of, strict=True)
+            )
         ]
         m = len(result.keys)
         raw_values = _nullable(np.round(result.raw, 4).ravel())
         score_values = _nullable(np.round(result.scores, 4).ravel())
         weight_values = np.round(result.weights, 6).ravel().tolist()
+        overridden = {i * m + j: o.id for (i, j), o in on_measures.items()}
         measure_rows = [
-            (ids[k // m], key, raw, score, weight)
+            (ids[k // m], key, raw, score, weight, overridden.get(k))
             for k, (key, raw, score, weight) in enumerate(
                 zip(result.keys * len(ids), raw_values, score_values, weight_values, strict=True)
             )
@@ -122,12 +146,18 @@ def compute(
         bulk_insert(
             connection,
             HealthMeasure.__table__,  # type: ignore[arg-type]
-            ["score_id", "key", "raw", "score", "weight"],
+            ["score_id", "key", "raw", "score", "weight", "override_id"],
             measure_rows,
         )
     session.flush()
     counts = (
-        vectors.assign(session=session, rules=vector_rules, as_of=as_of, scorecard=card.name)
+        vectors.assign(
+            session=session,
+            rules=vector_rules,
+            as_of=as_of,
+            scorecard=card.name,
+            account_ids=account_ids,
+        )
         if vector_rules is not None and result is not None
         else {}
     )
@@ -145,6 +175,154 @@ def _nullable(values: npt.NDArray[np.float64]) -> list[float | None]:
     return [None if v != v else v for v in values.tolist()]
 
 
+MAX_OVERRIDE_DAYS = 365
+
+
+def active_overrides(
+    *, session: Session, scorecard: str, as_of: date, account_ids: list[str] | None = None
+) -> list[HealthOverride]:
+    """Overrides in force on ``as_of``: made by then, not expired or revoked by then; the
+    newest wins for the same account and measure."""
+    start = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    stmt = (
+        select(HealthOverride)
+        .where(
+            HealthOverride.scorecard == scorecard,
+            HealthOverride.created_at < end,
+            HealthOverride.expires_at > start,
+            (HealthOverride.revoked_at.is_(None)) | (HealthOverride.revoked_at >= end),
+        )
+        .order_by(HealthOverride.created_at)
+    )
+    newest: dict[tuple[str, str | None], HealthOverride] = {}
+    wanted = set(account_ids) if account_ids is not None else None
+    for o in session.scalars(stmt):
+        if wanted is None or o.account_id in wanted:
+            newest[(o.account_id, o.measure_key)] = o
+    return list(newest.values())
+
+
+def create_override(
+    *,
+    session: Session,
+    account: Account,
+    score: float,
+    reason: str,
+    author: User | None,
+    days: int = 30,
+    measure_key: str | None = None,
+    scorecard_name: str = "default",
+) -> HealthOverride:
+    """Record an override (applied from the next computation) and note it on the timeline."""
+    if not 0 <= score <= 100:
+        raise Invalid("score: must be between 0 and 100")
+    if not reason.strip():
+        raise Invalid("reason: say why the score is overridden")
+    if not 1 <= days <= MAX_OVERRIDE_DAYS:
+        raise Invalid(f"days: between 1 and {MAX_OVERRIDE_DAYS}")
+    if measure_key is not None:
+        keys = _scorecard_keys(session=session, name=scorecard_name)
+        if measure_key not in keys:
+            raise Invalid(f"measure: {measure_key!r} is not one of {', '.join(keys)}")
+    now = datetime.now(UTC)
+    override = HealthOverride(
+        account_id=account.id,
+        scorecard=scorecard_name,
+        measure_key=measure_key,
+        score=float(score),
+        reason=reason.strip(),
+        author_id=author.id if author else None,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(override)
+    what = f"measure {measure_key}" if measure_key else "health score"
+    session.add(
+        TimelineEntry(
+            account_id=account.id,
+            kind=EntryKind.system,
+            author_id=author.id if author else None,
+            subject=f"Health override: {what} set to {score:g}",
+            body=f"{override.reason} (until {override.expires_at:%Y-%m-%d})",
+            occurred_at=now,
+        )
+    )
+    session.flush()
+    return override
+
+
+def revoke_override(*, session: Session, override: HealthOverride, by: User | None) -> None:
+    if override.revoked_at is not None:
+        raise Conflict("the override is already revoked")
+    now = datetime.now(UTC)
+    override.revoked_at = now
+    what = f"measure {override.measure_key}" if override.measure_key else "health score"
+    session.add(
+        TimelineEntry(
+            account_id=override.account_id,
+            kind=EntryKind.system,
+            author_id=by.id if by else None,
+            subject=f"Health override revoked: {what}",
+            body=override.reason,
+            occurred_at=now,
+        )
+    )
+    session.flush()
+
+
+def list_overrides(*, session: Session, account: Account) -> list[HealthOverride]:
+    return list(
+        session.scalars(
+            select(HealthOverride)
+            .where(HealthOverride.account_id == account.id)
+            .order_by(HealthOverride.created_at.desc())
+        )
+    )
+
+
+def get_override(*, session: Session, account: Account, override_id: str) -> HealthOverride:
+    override = session.get(HealthOverride, override_id)
+    if override is None or override.account_id != account.id:
+        raise NotFound(f"no override {override_id!r} on this account")
+    return override
+
+
+def recompute_account(
+    *, session: Session, source: EventSource, account: Account, scorecard_name: str = "default"
+) -> None:
+    """Recompute the account's latest snapshot with the scorecard version that made it (an
+    override or its end shows at once); nothing when it has none."""
+    latest = session.scalar(
+        select(HealthScore)
+        .where(HealthScore.account_id == account.id, HealthScore.scorecard == scorecard_name)
+        .order_by(HealthScore.as_of.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return
+    version = session.get_one(ScorecardVersion, latest.scorecard_version_id)
+    compute(
+        session=session,
+        source=source,
+        loaded=scorecard.parse(version.source, origin=version.origin),
+        as_of=latest.as_of,
+        account_ids=[account.id],
+        vector_rules=vectors.load(session=session),
+    )
+
+
+def _scorecard_keys(*, session: Session, name: str) -> list[str]:
+    latest = session.scalar(
+        select(ScorecardVersion)
+        .where(ScorecardVersion.name == name)
+        .order_by(ScorecardVersion.version.desc())
+        .limit(1)
+    )
+    card = _parsed(latest.source, latest.origin) if latest else scorecard.default().scorecard
+    return [m.key for m in card.measures]
+
+
 @dataclass(frozen=True)
 class MeasureLine:
     key: str
@@ -155,6 +333,7 @@ class MeasureLine:
     weight: float  # effective share of the total, 0-1
     contribution: float  # points of the total
     previous_score: float | None
+    override: HealthOverride | None = None
 
     @property
     def drag(self) -> float:
@@ -172,6 +351,7 @@ class Explanation:
     colour: str
     vector: str | None
     vector_rule: str | None
+    override: HealthOverride | None
     measures: list[MeasureLine]
     previous_as_of: date | None
     previous_score: float | None
@@ -248,6 +428,9 @@ def explain(
                     weight=row.weight,
                     contribution=(row.score or 0.0) * row.weight,
                     previous_score=before.get(m.key),
+                    override=session.get(HealthOverride, row.override_id)
+                    if row.override_id
+                    else None,
                 )
             )
     history = list(
@@ -278,6 +461,7 @@ def explain(
         colour=latest.colour,
         vector=latest.vector,
         vector_rule=latest.vector_rule,
+        override=session.get(HealthOverride, latest.override_id) if latest.override_id else None,
         measures=lines,
         previous_as_of=previous.as_of if previous else None,
         previous_score=previous.score if previous else None,

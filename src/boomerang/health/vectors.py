@@ -83,10 +83,15 @@ def load(*, session: Session, path: Path | None = None) -> Rules:
 
 
 def assign(
-    *, session: Session, rules: Rules, as_of: date, scorecard: str = "default"
+    *,
+    session: Session,
+    rules: Rules,
+    as_of: date,
+    scorecard: str = "default",
+    account_ids: list[str] | None = None,
 ) -> dict[str, int]:
-    """Set the vector of every snapshot of ``as_of`` and note changes on the timeline;
-    returns how many accounts got each vector."""
+    """Set the vector of every snapshot of ``as_of`` (or only of ``account_ids``) and note
+    changes on the timeline; returns how many accounts got each vector."""
     vector: dict[str, tuple[str, str]] = {}
     with evaluator(
         session=session, today=as_of, for_conditions=[r.when for r in rules.rules]
@@ -108,8 +113,9 @@ def assign(
     changes = []
     now = datetime.now(UTC)
     by_value: dict[tuple[str, str | None], list[str]] = {}
+    only = set(account_ids) if account_ids is not None else None
     for account_id in everyone:
-        if account_id not in scored:
+        if account_id not in scored or (only is not None and account_id not in only):
             continue
         value, rule_name = vector.get(account_id, (rules.otherwise, None))
         counts[value] += 1
