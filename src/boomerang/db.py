@@ -117,7 +117,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to the busy
+    # timeout for another writer. A deferred one that read before another process committed
+    # cannot upgrade to write and fails at once with "database is locked" (seen when the
+    # daily health job and a webhook wrote together). Readers never wait, thanks to WAL.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -147,7 +147,7 @@ def _compute_one(
                 )
                 .group_by(Contact.account_id)
             )
-            counts = {a: int(n) for a, n in session.execute(roles).tuples().all()}
+            counts = {a: int(n) for a, n in session.execute(roles).all()}
             return np.array([float(counts.get(i, 0)) for i in accounts.ids])
     raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
 
@@ -234,7 +234,7 @@ def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
         .where(Invoice.due_on < as_of, or_(Invoice.paid_on.is_(None), Invoice.paid_on > as_of))
         .group_by(Invoice.account_id)
     )
-    oldest = dict(session.execute(stmt).tuples().all())
+    oldest = dict(session.execute(stmt).all())
     return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
 
 

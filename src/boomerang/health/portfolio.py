@@ -88,7 +88,7 @@ def portfolio(
                 HealthScore.colour, HealthScore.vector
             )
         )
-    ).tuples():
+    ):
         key = (str(colour), str(vector or "neutral"))
         matrix[key] = matrix.get(key, 0) + int(n)
         colours[str(colour)] = colours.get(str(colour), 0) + int(n)
@@ -96,7 +96,7 @@ def portfolio(
     histogram = [0] * 10
     for b, n in session.execute(
         scoped(select(band, func.count()).where(HealthScore.score.is_not(None)).group_by(band))
-    ).tuples():
+    ):
         histogram[int(b)] = int(n)
 
     columns = (
@@ -127,7 +127,7 @@ def portfolio(
                 .where(HealthScore.colour == "red", before.colour != "red")
                 .order_by(HealthScore.score, Account.name)
                 .limit(LIST_LIMIT)
-            ).tuples()
+            ).all()
         ]
         if week_before is not None
         else []
@@ -139,7 +139,7 @@ def portfolio(
             .where(HealthScore.score.is_not(None))
             .order_by(HealthScore.score, Account.name)
             .limit(LIST_LIMIT)
-        ).tuples()
+        ).all()
     ]
     return Portfolio(
         as_of=latest,

@@ -433,14 +433,15 @@ def explain(
                     else None,
                 )
             )
-    history = list(
-        session.execute(
+    history = [
+        (day, score)
+        for day, score in session.execute(
             base.with_only_columns(HealthScore.as_of, HealthScore.score)
             .where(HealthScore.as_of > latest.as_of - timedelta(days=max(TREND_DAYS)))
             .where(HealthScore.as_of <= latest.as_of)
             .order_by(HealthScore.as_of)
-        ).tuples()
-    )
+        )
+    ]
     trend: dict[int, float | None] = {}
     for days in TREND_DAYS:
         then = session.scalar(

@@ -164,6 +164,6 @@ def _previous_vectors(*, session: Session, as_of: date, scorecard: str) -> dict[
             select(HealthScore.account_id, HealthScore.vector).where(
                 HealthScore.scorecard == scorecard, HealthScore.as_of == day
             )
-        ).tuples()
+        ).all()
         if v is not None
     }

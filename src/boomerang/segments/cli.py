@@ -54,9 +54,9 @@ def preview(
     ):
         members = ev.members(where)
         names = dict(
-            session.execute(select(Account.id, Account.name).where(Account.id.in_(members[:limit])))
-            .tuples()
-            .all()
+            session.execute(
+                select(Account.id, Account.name).where(Account.id.in_(members[:limit]))
+            ).all()
         )
     console.print(f"{len(members):,} accounts match", highlight=False)
     for account_id in members[:limit]:

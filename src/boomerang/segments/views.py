@@ -70,9 +70,7 @@ def preview(
     except Invalid as exc:
         return _page(request, session, form=form, error=exc.message, status_code=422)
     sample = dict(
-        session.execute(select(Account.id, Account.name).where(Account.id.in_(members[:10])))
-        .tuples()
-        .all()
+        session.execute(select(Account.id, Account.name).where(Account.id.in_(members[:10]))).all()
     )
     return _page(
         request,
