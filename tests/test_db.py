@@ -1,15 +1,24 @@
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 import boomerang.models  # noqa: F401
-from boomerang.db import Base, current_revision, migrate, migrations_head
+from boomerang.db import (
+    Base,
+    current_revision,
+    make_engine,
+    migrate,
+    migrations_head,
+    session_factory,
+    transaction,
+)
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from tests.factories import add_line, make_account
 
@@ -69,3 +78,27 @@ def test_database_enforces_constraints(session: Session) -> None:
         session.add(TimelineEntry(account_id="acc_missing", kind=EntryKind.note, body="x"))
         session.flush()
     assert account.id
+
+
+def test_sqlite_sessions_take_the_write_lock_when_they_begin(tmp_path: Path) -> None:
+    """A session that read before another writer committed must still be able to write:
+    its transaction begins IMMEDIATE. Plain connections stay deferred, so reads never wait."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    with transaction(sessions) as first:
+        first.execute(select(TimelineEntry.id)).all()  # a read: the lock is held already
+        with engine.connect() as reader:  # deferred: reads while the session holds the lock
+            assert reader.execute(text("SELECT count(*) FROM accounts")).scalar() == 0
+        with engine.connect() as other:
+            other.exec_driver_sql("PRAGMA busy_timeout = 100")
+            with pytest.raises(OperationalError, match="database is locked"):
+                other.execute(
+                    text(
+                        "INSERT INTO users (id, email, name, role, active, created_at) "
+                        "VALUES ('u', 'u@x', 'U', 'admin', 1, '2026-01-01')"
+                    )
+                )
+                other.commit()
+        make_account(first, external_id="a", name="A")  # and the session can write
+    engine.dispose()

@@ -117,11 +117,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to the busy
-    # timeout for another writer. A deferred one that read before another process committed
-    # cannot upgrade to write and fails at once with "database is locked" (seen when the
-    # daily health job and a webhook wrote together). Readers never wait, thanks to WAL.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sessions (see session_factory) begin IMMEDIATE: they take the write lock at once,
+    # waiting up to the busy timeout for another writer. A deferred transaction that read
+    # before another process committed cannot upgrade to write and fails at once with
+    # "database is locked" (seen when the daily health job and a webhook wrote together).
+    # Plain connections (health checks, migrations) stay deferred: reads never wait (WAL).
+    immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+IMMEDIATE_OPTION = "boomerang_begin_immediate"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -143,8 +148,10 @@ def engine_from_settings(settings: Settings) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that never expire loaded objects on commit (safe to render after commit)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions that never expire loaded objects on commit (safe to render after commit);
+    on SQLite their transactions begin IMMEDIATE (see ``_sqlite_begin``)."""
+    bind = engine.execution_options(**{IMMEDIATE_OPTION: True})
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager
