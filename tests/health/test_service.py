@@ -517,3 +517,112 @@ def test_override_from_the_account_page(
     assert (
         html.select_one("#health-override") is None and html.select_one("#health-overrides") is None
     )
+
+
+def test_custom_peer_and_manual_measures(
+    session: Session, event_store: EventStore, world: dict[str, Account]
+) -> None:
+    world["acme"].attributes = {"seats_purchased": "12", "sso": True, "plan": "Gold"}
+    session.flush()
+    card = scorecard.Scorecard.model_validate(
+        {
+            "name": "custom",
+            "categories": [
+                {
+                    "name": "All",
+                    "weight": 1,
+                    "measures": [
+                        {
+                            "key": "logins",
+                            "kind": "event_count",
+                            "events": ["Signed In"],
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 0, "best": 10},
+                        },
+                        {
+                            "key": "seats",
+                            "kind": "attribute",
+                            "attribute": "seats_purchased",
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 0, "best": 10},
+                        },
+                        {
+                            "key": "sso",
+                            "kind": "attribute",
+                            "attribute": "sso",
+                            "weight": 1,
+                            "scoring": {"type": "categorical", "values": {"1": 100, "0": 0}},
+                        },
+                        {
+                            "key": "plan",
+                            "kind": "attribute",
+                            "attribute": "plan",
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 0, "best": 1},
+                        },
+                        {
+                            "key": "support",
+                            "kind": "support_burden",
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 20, "best": 0},
+                        },
+                        {
+                            "key": "support_rank",
+                            "kind": "peer_percentile",
+                            "of": "support",
+                            "peers": "all",
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 100, "best": 0},
+                        },
+                        {
+                            "key": "sentiment",
+                            "kind": "manual",
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 0, "best": 100},
+                        },
+                    ],
+                }
+            ],
+        }
+    )
+    accounts = measures.population(session=session, as_of=AS_OF)
+    with EventSource(event_store).open() as events:
+        raw = measures.compute(card.measures, session=session, events=events, accounts=accounts)
+    got = {
+        k: dict(
+            zip(
+                accounts.external_ids,
+                [None if np.isnan(v) else float(v) for v in raw[k]],
+                strict=True,
+            )
+        )
+        for k in raw
+    }
+    assert got["logins"] == {"acme": 2.0, "globex": 0.0}  # u1 on 06-30, u3 on 06-05
+    assert got["seats"] == {"acme": 12.0, "globex": None}
+    assert got["sso"] == {"acme": 1.0, "globex": None}
+    assert got["plan"] == {"acme": None, "globex": None}  # text is not a number
+    assert got["support_rank"] == {"acme": 100.0, "globex": 0.0}  # 15 vs 0 open-ticket weight
+    assert got["sentiment"] == {"acme": None, "globex": None}
+
+    with pytest.raises(Exception, match="`of` names no measure"):
+        scorecard.Scorecard.model_validate(
+            {
+                "name": "x",
+                "categories": [
+                    {
+                        "name": "a",
+                        "weight": 1,
+                        "measures": [
+                            {
+                                "key": "r",
+                                "kind": "peer_percentile",
+                                "of": "nothing",
+                                "weight": 1,
+                                "scoring": {"type": "linear", "worst": 0, "best": 100},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )

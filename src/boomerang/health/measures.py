@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.stats import rankdata
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -75,10 +76,45 @@ def population(
 def compute(
     measures: list[Measure], *, session: Session, events: Events, accounts: Population
 ) -> dict[str, FloatArray]:
-    """Every measure's raw value for every account of ``accounts``."""
-    return {
-        m.key: _compute_one(m, session=session, events=events, accounts=accounts) for m in measures
+    """Every measure's raw value for every account of ``accounts`` (peer percentiles last:
+    they rank other measures among all live accounts)."""
+    raw = {
+        m.key: _compute_one(m, session=session, events=events, accounts=accounts)
+        for m in measures
+        if m.kind is not MeasureKind.peer_percentile
     }
+    by_key = {m.key: m for m in measures}
+    for m in measures:
+        if m.kind is MeasureKind.peer_percentile:
+            assert m.of is not None  # checked when the scorecard loads
+            raw[m.key] = _peer_percentile(
+                by_key[m.of], m.peers, session=session, events=events, accounts=accounts
+            )
+    return {m.key: raw[m.key] for m in measures}
+
+
+def _peer_percentile(
+    base: Measure, peers: str, *, session: Session, events: Events, accounts: Population
+) -> FloatArray:
+    """Percentile (0-100, ties averaged) of ``base`` among live accounts of the same group."""
+    everyone = population(session=session, as_of=accounts.as_of)
+    values = _compute_one(base, session=session, events=events, accounts=everyone)
+    column = None if peers == "all" else getattr(Account, peers)
+    groups: dict[str, str | None] = (
+        dict(session.execute(select(Account.id, column)).all()) if column is not None else {}
+    )
+    label = np.array([str(groups.get(a)) for a in everyone.ids], dtype=object)
+    pct = np.full(len(everyone), np.nan)
+    for group in set(label.tolist()):
+        inside = (label == group) & ~np.isnan(values)
+        n = int(inside.sum())
+        if n == 1:
+            pct[inside] = 50.0  # alone in its group: the middle
+        elif n > 1:
+            ranks = rankdata(values[inside], method="average")
+            pct[inside] = (ranks - 1) / (n - 1) * 100.0
+    position = {a: i for i, a in enumerate(everyone.ids)}
+    return np.array([pct[position[a]] if a in position else np.nan for a in accounts.ids])
 
 
 def _compute_one(
@@ -149,6 +185,24 @@ def _compute_one(
             )
             counts = {a: int(n) for a, n in session.execute(roles).all()}
             return np.array([float(counts.get(i, 0)) for i in accounts.ids])
+        case MeasureKind.event_count:
+            t = events.between(end - window, end)
+            hits = t.filter(t.event.isin(m.events))
+            counted = _by_external(
+                accounts, hits.group_by("account_id").aggregate(raw=hits.count())
+            )
+            return np.nan_to_num(counted)  # none of those events: a count of zero
+        case MeasureKind.attribute:
+            assert m.attribute is not None
+            query = select(Account.id, Account.attributes)
+            if len(accounts) <= 500:  # a few accounts (one recomputed): fetch just those
+                query = query.where(Account.id.in_(accounts.ids))
+            stored: dict[str, dict[str, object] | None] = {
+                a: attrs for a, attrs in session.execute(query).all()
+            }
+            return np.array([_number((stored.get(i) or {}).get(m.attribute)) for i in accounts.ids])
+        case MeasureKind.manual:
+            return np.full(len(accounts), np.nan)  # a CSM's override gives the score
     raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
 
 
@@ -236,6 +290,20 @@ def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
     )
     oldest = dict(session.execute(stmt).all())
     return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
+
+
+def _number(value: object) -> float:
+    """A custom attribute as a number: numbers and yes/no; anything else is missing."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return np.nan
+    return np.nan
 
 
 def _aware(value: datetime) -> datetime:

@@ -37,6 +37,10 @@ class MeasureKind(StrEnum):
     billing_overdue = "billing_overdue"  # days the oldest unpaid invoice is overdue
     engagement = "engagement"  # days since the last CSM touch on the timeline
     relationship = "relationship"  # active champions and sponsors (0, 1, 2)
+    event_count = "event_count"  # events named in `events` within the window
+    attribute = "attribute"  # a numeric custom attribute of the account (`attribute`)
+    peer_percentile = "peer_percentile"  # percentile of measure `of` among `peers`
+    manual = "manual"  # no data: set by a CSM with an override (CSM sentiment)
 
 
 class Band(_Strict):
@@ -100,6 +104,10 @@ class Measure(_Strict):
     scoring: Scoring
     window_days: int = Field(default=30, ge=1, le=365)
     features: list[str] = Field(default_factory=list)  # feature_depth: the key features
+    events: list[str] = Field(default_factory=list)  # event_count: the events counted
+    attribute: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    of: str | None = Field(default=None, pattern=KEY_PATTERN)  # peer_percentile: measure
+    peers: Literal["tier", "industry", "region", "employee_band", "all"] = "tier"
     missing: Literal["skip"] | float = "skip"  # skip and renormalise, or score as this value
 
     @field_validator("missing")
@@ -113,6 +121,12 @@ class Measure(_Strict):
     def _kind_needs(self) -> Measure:
         if self.kind is MeasureKind.feature_depth and not self.features:
             raise ValueError("a feature_depth measure needs its list of features")
+        if self.kind is MeasureKind.event_count and not self.events:
+            raise ValueError("an event_count measure needs its list of events")
+        if self.kind is MeasureKind.attribute and not self.attribute:
+            raise ValueError("an attribute measure needs the attribute's name")
+        if self.kind is MeasureKind.peer_percentile and not self.of:
+            raise ValueError("a peer_percentile measure needs `of`: the measure to rank")
         return self
 
     @property
@@ -157,6 +171,13 @@ class Scorecard(_Strict):
             if measure.key in seen:
                 raise ValueError(f"measure key {measure.key!r} is used twice")
             seen.add(measure.key)
+        for measure in self.measures:
+            if measure.kind is MeasureKind.peer_percentile:
+                base = next((m for m in self.measures if m.key == measure.of), None)
+                if base is None:
+                    raise ValueError(f"{measure.key}: `of` names no measure ({measure.of!r})")
+                if base.kind in (MeasureKind.peer_percentile, MeasureKind.manual):
+                    raise ValueError(f"{measure.key}: cannot rank a {base.kind} measure")
         return self
 
     @property
