@@ -74,6 +74,7 @@ def create_app(
         transaction=ingest_api.transaction_for(app.state.sessions),
         source=app.state.event_source,
         hour=settings.health_hour,
+        scorecards_dir=settings.scorecards_dir,
     )
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)

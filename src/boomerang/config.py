@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         "stored once (across restarts).",
     )
 
+    scorecards_dir: Path | None = Field(
+        default=None,
+        description="A directory of scorecard YAML files (for example in your git); empty: "
+        "the scorecard shipped with Boomerang.",
+    )
     health_schedule: bool = Field(
         default=True,
         description="Whether the server computes health (with vectors) and evaluates "

@@ -271,7 +271,8 @@ def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
     computed = run("health", "compute", "--json")
     assert computed.returncode == 0, computed.stderr
     result = json.loads(computed.stdout)
-    assert result["version"] == 1 and result["accounts"] == sum(result["colours"].values()) > 0
+    assert result["scorecards"] == {"default": result["accounts"]}
+    assert result["accounts"] == sum(result["colours"].values()) > 0
 
     listed = run("health", "show", "a-000001", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -625,4 +626,63 @@ def test_custom_peer_and_manual_measures(
                     }
                 ],
             }
+        )
+
+
+def test_scorecards_by_segment_and_secondary_ones(
+    session: Session, event_store: EventStore, world: dict[str, Account], tmp_path: Path
+) -> None:
+    world["acme"].tier = "enterprise"
+    world["globex"].tier = "smb"
+    session.flush()
+    base = scorecard.default().source
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    (folder / "10-enterprise.yaml").write_text(
+        base.replace("name: default", "name: enterprise\napplies_to: tier = 'enterprise'").replace(
+            "weight: 45", "weight: 90"
+        )
+    )
+    (folder / "20-default.yaml").write_text(base)
+    (folder / "30-product.yaml").write_text(
+        base.replace("name: default", "name: product_x\nprimary: false\napplies_to: tier = 'smb'")
+    )
+    cards = scorecard.load_set(folder)
+    assert [c.scorecard.name for c in cards] == ["enterprise", "default", "product_x"]
+    done = service.compute_set(
+        session=session,
+        source=EventSource(event_store),
+        cards=cards,
+        as_of=AS_OF,
+        vector_rules=vectors.load(session=session),
+    )
+    assert done.by_scorecard == {"enterprise": 1, "default": 1, "product_x": 1}
+    assert done.accounts == 2 and sum(done.vectors.values()) == 2
+    acme = service.explain(session=session, account=world["acme"])
+    globex = service.explain(session=session, account=world["globex"])
+    assert acme is not None and globex is not None
+    assert (acme.scorecard, globex.scorecard) == ("enterprise", "default")
+    product = service.explain(session=session, account=world["globex"], scorecard_name="product_x")
+    assert product is not None and product.scorecard == "product_x"
+    assert (
+        service.explain(session=session, account=world["acme"], scorecard_name="product_x") is None
+    )
+
+    (folder / "20-default.yaml").unlink()
+    with pytest.raises(Invalid, match="no primary scorecard without applies_to"):
+        scorecard.load_set(folder)
+    (folder / "20-default.yaml").write_text(base)
+    (folder / "40-copy.yaml").write_text(base)
+    with pytest.raises(Invalid, match="name 'default' is also the name of"):
+        scorecard.load_set(folder)
+    (folder / "40-copy.yaml").unlink()
+    (folder / "10-enterprise.yaml").write_text(
+        base.replace("name: default", "name: enterprise\napplies_to: teir = 'enterprise'")
+    )
+    with pytest.raises(Invalid, match=r"10-enterprise.yaml: applies_to: column 1: unknown field"):
+        service.compute_set(
+            session=session,
+            source=EventSource(event_store),
+            cards=scorecard.load_set(folder),
+            as_of=AS_OF,
         )

@@ -41,27 +41,45 @@ def compute(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Score every account and store the day's snapshots with their success vectors
-    (recomputing a day replaces it)."""
+    (recomputing a day replaces it): with the scorecards of BOOMERANG_SCORECARDS_DIR (or the
+    shipped one), or with one --scorecard FILE for every account."""
     runtime.require_schema()
     loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
     day = as_of.date() if as_of else datetime.now(UTC).date()
     with runtime.transaction() as session:
         rules = vectors.load(session=session, path=vectors_file)
-        result = service.compute(
-            session=session,
-            source=runtime.event_source,
-            loaded=loaded,
-            as_of=day,
-            vector_rules=rules,
-        )
+        if scorecard_file is not None:
+            primary = loaded.scorecard.primary
+            one = service.compute(
+                session=session,
+                source=runtime.event_source,
+                loaded=loaded,
+                as_of=day,
+                vector_rules=rules if primary else None,
+                track=service.PRIMARY if primary else None,
+            )
+            result = service.SetResult(
+                as_of=one.as_of,
+                accounts=one.accounts,
+                by_scorecard={one.scorecard: one.accounts},
+                colours=one.colours,
+                vectors=one.vectors,
+            )
+        else:
+            result = service.compute_set(
+                session=session,
+                source=runtime.event_source,
+                cards=scorecard.load_set(runtime.settings.scorecards_dir),
+                as_of=day,
+                vector_rules=rules,
+            )
     if as_json:
         print(
             json.dumps(
                 {
                     "as_of": result.as_of.isoformat(),
-                    "scorecard": result.scorecard,
-                    "version": result.version,
                     "accounts": result.accounts,
+                    "scorecards": result.by_scorecard,
                     "colours": result.colours,
                     "vectors": result.vectors,
                 }
@@ -74,9 +92,10 @@ def compute(
     directions = ", ".join(
         f"{result.vectors.get(v, 0):,} {v}" for v in ("positive", "neutral", "negative")
     )
+    cards = ", ".join(f"{name} {n:,}" for name, n in result.by_scorecard.items())
     console.print(
-        f"scored {result.accounts:,} accounts as of {result.as_of} with scorecard "
-        f"{result.scorecard} v{result.version}: {colours}; vectors: {directions}",
+        f"scored {result.accounts:,} accounts as of {result.as_of} ({cards}): {colours}; "
+        f"vectors: {directions}",
         highlight=False,
     )
 

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -30,12 +31,14 @@ class DailyHealth:
         transaction: Transaction,
         source: EventSource,
         hour: int,
+        scorecards_dir: Path | None = None,
         check_every: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.transaction = transaction
         self.source = source
         self.hour = hour
+        self.scorecards_dir = scorecards_dir
         self.check_every = check_every
         self.clock = clock
         self._stop = threading.Event()
@@ -71,17 +74,17 @@ class DailyHealth:
             )
         return done is None
 
-    def run_once(self) -> service.ComputeResult | None:
+    def run_once(self) -> service.SetResult | None:
         """Compute today's health and evaluate segments when due; never raises."""
         try:
             if not self.due():
                 return None
             today = self.clock().date()
             with self.transaction() as session:
-                result = service.compute(
+                result = service.compute_set(
                     session=session,
                     source=self.source,
-                    loaded=scorecard.default(),
+                    cards=scorecard.load_set(self.scorecards_dir),
                     as_of=today,
                     vector_rules=vectors.load(session=session),
                 )

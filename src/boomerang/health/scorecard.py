@@ -161,6 +161,11 @@ class Colours(_Strict):
 class Scorecard(_Strict):
     name: str = Field(pattern=KEY_PATTERN)
     description: str = ""
+    # Which accounts it scores: a segment condition; none: every account. A primary
+    # scorecard gives the account's health (the first primary that applies, in file-name
+    # order); a secondary one (primary: false) scores alongside, under its own name.
+    applies_to: str | None = Field(default=None, max_length=2000)
+    primary: bool = True
     colours: Colours = Colours()
     categories: list[Category] = Field(min_length=1)
 
@@ -233,6 +238,34 @@ def load_file(path: Path) -> LoadedScorecard:
     except OSError as exc:
         raise Invalid(f"{path}: cannot read the scorecard ({exc.strerror})") from None
     return parse(text, origin=str(path))
+
+
+def load_set(directory: Path | None) -> list[LoadedScorecard]:
+    """Every ``*.yaml`` scorecard of ``directory`` (file-name order), or the shipped one.
+
+    Refused when two share a name, or when no primary scorecard applies to every account
+    (some accounts would go unscored)."""
+    if directory is None:
+        return [default()]
+    if not directory.is_dir():
+        raise Invalid(f"{directory}: not a directory of scorecards")
+    cards = [load_file(path) for path in sorted(directory.glob("*.yaml"))]
+    if not cards:
+        raise Invalid(f"{directory}: no scorecard (*.yaml) in it")
+    seen: dict[str, str] = {}
+    for card in cards:
+        if card.scorecard.name in seen:
+            raise Invalid(
+                f"{card.origin}: name {card.scorecard.name!r} is also the name of "
+                f"{seen[card.scorecard.name]}"
+            )
+        seen[card.scorecard.name] = card.origin
+    if not any(c.scorecard.primary and not c.scorecard.applies_to for c in cards):
+        raise Invalid(
+            f"{directory}: no primary scorecard without applies_to: accounts that match no "
+            "other one would have no health score"
+        )
+    return cards
 
 
 def default() -> LoadedScorecard:

@@ -68,18 +68,21 @@ def compute(
     as_of: date,
     account_ids: list[str] | None = None,
     vector_rules: vectors.Rules | None = None,
+    track: str | None = None,
 ) -> ComputeResult:
     """Score every account alive on ``as_of`` (or only ``account_ids``) and store the
-    snapshots, replacing any earlier computation of that day under this scorecard; with
-    ``vector_rules``, set every snapshot's success vector too."""
+    snapshots under ``track`` (default: the scorecard's name), replacing any earlier
+    computation of those accounts that day; with ``vector_rules``, set every snapshot's
+    success vector too."""
     card = loaded.scorecard
+    track = track or card.name
     computed_at = datetime.now(UTC)
     version = ensure_version(session=session, loaded=loaded)
     accounts = measures.population(session=session, as_of=as_of, account_ids=account_ids)
     with source.open() as events:
         raw = measures.compute(card.measures, session=session, events=events, accounts=accounts)
     active = active_overrides(
-        session=session, scorecard=card.name, as_of=as_of, account_ids=accounts.ids
+        session=session, scorecard=track, as_of=as_of, account_ids=accounts.ids
     )
     row_of = {a: i for i, a in enumerate(accounts.ids)}
     column_of = {m.key: j for j, m in enumerate(card.measures)}
@@ -95,9 +98,7 @@ def compute(
         else None
     )
 
-    old = select(HealthScore.id).where(
-        HealthScore.scorecard == card.name, HealthScore.as_of == as_of
-    )
+    old = select(HealthScore.id).where(HealthScore.scorecard == track, HealthScore.as_of == as_of)
     if account_ids is not None:
         old = old.where(HealthScore.account_id.in_(account_ids))
     connection = session.connection()  # Core statements: no ORM bookkeeping per row
@@ -117,7 +118,7 @@ def compute(
             {
                 "id": sid,
                 "account_id": aid,
-                "scorecard": card.name,
+                "scorecard": track,
                 "scorecard_version_id": version.id,
                 "as_of": as_of,
                 "score": total,
@@ -155,7 +156,7 @@ def compute(
             session=session,
             rules=vector_rules,
             as_of=as_of,
-            scorecard=card.name,
+            scorecard=track,
             account_ids=account_ids,
         )
         if vector_rules is not None and result is not None
@@ -166,6 +167,90 @@ def compute(
         scorecard=card.name,
         version=version.version,
         accounts=len(accounts),
+        colours=dict(colours),
+        vectors=counts,
+    )
+
+
+PRIMARY = "default"
+"""The track under which every account's main health score is stored, whichever primary
+scorecard produced it (the snapshot's version says which)."""
+
+
+@dataclass(frozen=True)
+class SetResult:
+    as_of: date
+    accounts: int  # with a primary score
+    by_scorecard: dict[str, int]
+    colours: dict[str, int]
+    vectors: dict[str, int]
+
+
+def compute_set(
+    *,
+    session: Session,
+    source: EventSource,
+    cards: list[LoadedScorecard],
+    as_of: date,
+    vector_rules: vectors.Rules | None = None,
+) -> SetResult:
+    """Score every account with the first primary scorecard that applies to it (stored
+    under :data:`PRIMARY`), and with every secondary scorecard that applies (under its own
+    name); then set vectors on the primary scores."""
+    from boomerang.segments import conditions as cond
+    from boomerang.segments.facts import known_fields
+    from boomerang.segments.service import evaluator
+
+    kinds = known_fields(session=session)
+    for loaded in cards:
+        if loaded.scorecard.applies_to:
+            try:
+                cond.parse(loaded.scorecard.applies_to, kinds)
+            except cond.ConditionError as exc:
+                raise Invalid(f"{loaded.origin}: applies_to: {exc.message}") from None
+    alive = measures.population(session=session, as_of=as_of).ids
+    wanted = [c.scorecard.applies_to for c in cards if c.scorecard.applies_to]
+    members: dict[str, set[str]] = {}
+    with evaluator(session=session, today=as_of, for_conditions=wanted) as ev:
+        for loaded in cards:
+            rule = loaded.scorecard.applies_to
+            members[loaded.scorecard.name] = set(ev.members(rule)) if rule else set(alive)
+    unassigned = set(alive)
+    primary_accounts = 0
+    by_scorecard: dict[str, int] = {}
+    colours: Counter[str] = Counter()
+    for loaded in cards:
+        card = loaded.scorecard
+        if card.primary:
+            mine = sorted(unassigned & members[card.name])
+            unassigned -= set(mine)
+            track = PRIMARY
+        else:
+            mine = sorted(set(alive) & members[card.name])
+            track = card.name
+        if not mine:
+            continue
+        result = compute(
+            session=session,
+            source=source,
+            loaded=loaded,
+            as_of=as_of,
+            account_ids=mine,
+            track=track,
+        )
+        by_scorecard[card.name] = result.accounts
+        if card.primary:
+            primary_accounts += result.accounts
+            colours.update(result.colours)
+    counts = (
+        vectors.assign(session=session, rules=vector_rules, as_of=as_of, scorecard=PRIMARY)
+        if vector_rules is not None
+        else {}
+    )
+    return SetResult(
+        as_of=as_of,
+        accounts=primary_accounts,
+        by_scorecard=by_scorecard,
         colours=dict(colours),
         vectors=counts,
     )
@@ -222,7 +307,7 @@ def create_override(
     if not 1 <= days <= MAX_OVERRIDE_DAYS:
         raise Invalid(f"days: between 1 and {MAX_OVERRIDE_DAYS}")
     if measure_key is not None:
-        keys = _scorecard_keys(session=session, name=scorecard_name)
+        keys = _scorecard_keys(session=session, name=scorecard_name, account=account)
         if measure_key not in keys:
             raise Invalid(f"measure: {measure_key!r} is not one of {', '.join(keys)}")
     now = datetime.now(UTC)
@@ -308,18 +393,30 @@ def recompute_account(
         loaded=scorecard.parse(version.source, origin=version.origin),
         as_of=latest.as_of,
         account_ids=[account.id],
-        vector_rules=vectors.load(session=session),
+        vector_rules=vectors.load(session=session) if scorecard_name == PRIMARY else None,
+        track=scorecard_name,
     )
 
 
-def _scorecard_keys(*, session: Session, name: str) -> list[str]:
-    latest = session.scalar(
+def _scorecard_keys(*, session: Session, name: str, account: Account | None = None) -> list[str]:
+    """Measure keys of the scorecard that last scored ``account`` on track ``name`` (else
+    of the newest version named ``name``, else of the shipped scorecard)."""
+    version = None
+    if account is not None:
+        version = session.scalar(
+            select(ScorecardVersion)
+            .join(HealthScore, HealthScore.scorecard_version_id == ScorecardVersion.id)
+            .where(HealthScore.account_id == account.id, HealthScore.scorecard == name)
+            .order_by(HealthScore.as_of.desc())
+            .limit(1)
+        )
+    version = version or session.scalar(
         select(ScorecardVersion)
         .where(ScorecardVersion.name == name)
         .order_by(ScorecardVersion.version.desc())
         .limit(1)
     )
-    card = _parsed(latest.source, latest.origin) if latest else scorecard.default().scorecard
+    card = _parsed(version.source, version.origin) if version else scorecard.default().scorecard
     return [m.key for m in card.measures]
 
 
@@ -455,7 +552,7 @@ def explain(
         )
     return Explanation(
         account_id=account.id,
-        scorecard=scorecard_name,
+        scorecard=version.name,
         version=version.version,
         as_of=latest.as_of,
         score=latest.score,
