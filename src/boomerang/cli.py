@@ -24,6 +24,8 @@ from boomerang.errors import Conflict, Invalid
 from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
+from boomerang.journey import cli as journey_cli
+from boomerang.journey import service as journey_service
 from boomerang.security import generate_password
 from boomerang.segments import cli as segments_cli
 from boomerang.segments import service as segments_service
@@ -48,6 +50,7 @@ app.command("import", no_args_is_help=True)(imports_cli.import_command)
 app.add_typer(webhooks_cli.app, name="hooks")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(segments_cli.app, name="segments")
+app.add_typer(journey_cli.app, name="journey")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 
@@ -249,8 +252,10 @@ def _demo_health(end_day: date, progress: Progress) -> None:
             segments_service.create(
                 session=session, name=name, condition=condition, touch_model=touch
             )
-        segments_service.evaluate(
-            session=session, now=datetime.combine(end_day, datetime.min.time(), tzinfo=UTC)
+        at = datetime.combine(end_day, datetime.min.time(), tzinfo=UTC)
+        segments_service.evaluate(session=session, now=at)
+        journey_service.evaluate(
+            session=session, journey=journey_service.load(session=session), now=at
         )
         progress.advance(task)
 

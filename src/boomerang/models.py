@@ -10,6 +10,7 @@ from boomerang.health.models import (
 )
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
+from boomerang.journey.models import MilestoneMet
 from boomerang.segments.models import Segment, SegmentMembership
 from boomerang.support.models import Ticket
 from boomerang.timeline.models import TimelineEntry
@@ -27,6 +28,7 @@ __all__ = [
     "IdentityAlias",
     "ImportRun",
     "Invoice",
+    "MilestoneMet",
     "ScorecardVersion",
     "Segment",
     "SegmentMembership",

@@ -279,6 +279,9 @@ def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
     body = json.loads(listed.stdout)
     assert body["scorecard_version"] == 1
     assert abs(sum(m["contribution"] for m in body["measures"]) - body["score"]) < 0.1
+    journey = run("journey", "show", "a-000001")
+    assert journey.returncode == 0, journey.stderr
+    assert "key features in use" in journey.stdout
     table = run("health", "show", "a-000001")
     assert table.returncode == 0, table.stderr
     # The demo keeps weekly snapshots: a change over 7 days, none yet over 90.
@@ -505,6 +508,7 @@ def test_override_from_the_account_page(
     )
     assert sent.status_code == 303
     html = soup(client.get(page).text)
+    assert html.select_one("#journey") is not None
     assert html.select_one("#health-score").text.strip() == "55"
     assert "QBR went well" in html.select_one("#health-override").text
     revoke = html.select_one("#health-overrides form").get("action")

@@ -15,6 +15,7 @@ from boomerang.analytics.source import EventSourceError
 from boomerang.billing import service as billing_service
 from boomerang.errors import Invalid
 from boomerang.health import service as health_service
+from boomerang.journey import service as journey_service
 from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import service as users_service
@@ -101,6 +102,13 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             )
     except EventSourceError as exc:  # the rest of the page does not depend on the warehouse
         usage_error = exc.message
+    try:
+        milestones = journey_service.account_milestones(
+            session=session, journey=journey_service.load(session=session), account=account
+        )
+        milestones_error = None
+    except Invalid as exc:  # the journey rules no longer fit the data: say so, show the rest
+        milestones, milestones_error = [], exc.message
     return render(
         request,
         "accounts/detail.html",
@@ -113,6 +121,8 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "timeline": timeline_service.list_for_account(session=session, account=account),
             "usage": usage,
             "usage_error": usage_error,
+            "milestones": milestones,
+            "milestones_error": milestones_error,
             "health": health_service.explain(session=session, account=account),
             "overrides": [
                 o

@@ -1,4 +1,5 @@
-"""The daily health job in the server: compute health with vectors, then evaluate segments.
+"""The daily job in the server: compute health with vectors, evaluate segments, then the
+journey (stages and milestones).
 
 Safe to run twice (a day's computation replaces that day) and from several processes (the
 snapshot's unique key makes a concurrent second run fail and retry, and then find the day
@@ -19,6 +20,7 @@ from boomerang.analytics.source import EventSource
 from boomerang.health import scorecard, service, vectors
 from boomerang.health.models import HealthScore
 from boomerang.ingest.flush import Transaction
+from boomerang.journey import service as journey_service
 from boomerang.segments import service as segments_service
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,9 @@ class DailyHealth:
                     vector_rules=vectors.load(session=session),
                 )
                 segments_service.evaluate(session=session, now=self.clock())
+                journey_service.evaluate(
+                    session=session, journey=journey_service.load(session=session), now=self.clock()
+                )
             log.info(
                 "health: scored %d accounts for %s (%s)", result.accounts, today, result.colours
             )

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, select, true
 from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account
@@ -94,6 +94,7 @@ def account_facts(
     today: date | None = None,
     scorecard: str = "default",
     only: set[str] | None = None,
+    account_ids: list[str] | None = None,
 ) -> pa.Table:
     """Facts of every account (churned ones included: their stage says so), by account_id.
 
@@ -117,7 +118,9 @@ def account_facts(
             Account.arr,
             Account.renewal_date,
             Account.created_at,
-        ).outerjoin(User, User.id == Account.owner_id)
+        )
+        .outerjoin(User, User.id == Account.owner_id)
+        .where(Account.id.in_(account_ids) if account_ids is not None else true())
     ).all()
     col = list(zip(*rows, strict=True)) if rows else [()] * 14
     accounts = pa.table(
@@ -149,7 +152,9 @@ def account_facts(
         )
     ).scalar()
     tables: dict[str, pa.Table] = {"accounts": accounts}
-    tables["scores"] = _scores(conn, scorecard, latest, "health", with_colour=True)
+    tables["scores"] = _scores(
+        conn, scorecard, latest, "health", with_colour=True, account_ids=account_ids
+    )
     trend_days = [d for d in TREND_DAYS if only is None or f"trend_{d}" in only]
     for days in trend_days:
         then = None
@@ -160,7 +165,7 @@ def account_facts(
                     HealthScore.as_of <= latest - timedelta(days=days),
                 )
             ).scalar()
-        tables[f"then_{days}"] = _scores(conn, scorecard, then, "score")
+        tables[f"then_{days}"] = _scores(conn, scorecard, then, "score", account_ids=account_ids)
     # Pivoted by the database: one row per account rather than one per measure.
     keys = [
         k
@@ -181,6 +186,7 @@ def account_facts(
             select(HealthScore.account_id, *pivot_columns)
             .join(HealthMeasure, HealthMeasure.score_id == HealthScore.id)
             .where(HealthScore.scorecard == scorecard, HealthScore.as_of == latest)
+            .where(HealthScore.account_id.in_(account_ids) if account_ids is not None else true())
             .group_by(HealthScore.account_id)
         ).all()
         if latest is not None and keys
@@ -229,13 +235,23 @@ def _measure_keys(conn: Connection, scorecard: str, day: date | None) -> list[st
 
 
 def _scores(
-    conn: Connection, scorecard: str, day: date | None, column: str, *, with_colour: bool = False
+    conn: Connection,
+    scorecard: str,
+    day: date | None,
+    column: str,
+    *,
+    with_colour: bool = False,
+    account_ids: list[str] | None = None,
 ) -> pa.Table:
     rows = (
         conn.execute(
             select(
                 HealthScore.account_id, HealthScore.score, HealthScore.colour, HealthScore.vector
-            ).where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
+            ).where(
+                HealthScore.scorecard == scorecard,
+                HealthScore.as_of == day,
+                HealthScore.account_id.in_(account_ids) if account_ids is not None else true(),
+            )
         ).all()
         if day is not None
         else []

@@ -50,7 +50,11 @@ class Evaluator:
 
 @contextmanager
 def evaluator(
-    *, session: Session, today: date | None = None, for_conditions: list[str] | None = None
+    *,
+    session: Session,
+    today: date | None = None,
+    for_conditions: list[str] | None = None,
+    account_ids: list[str] | None = None,
 ) -> Iterator[Evaluator]:
     """An :class:`Evaluator` over every account; with ``for_conditions``, only the fields
     they use are gathered (conditions that do not parse are left for ``members`` to refuse)."""
@@ -63,7 +67,7 @@ def evaluator(
                 only |= conditions.fields_used(conditions.parse(condition, kinds))
             except conditions.ConditionError:
                 continue
-    ev = Evaluator(account_facts(session=session, today=today, only=only))
+    ev = Evaluator(account_facts(session=session, today=today, only=only, account_ids=account_ids))
     try:
         yield ev
     finally:
