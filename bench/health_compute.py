@@ -279,6 +279,8 @@ def main() -> None:
         if not (data_dir / "boomerang.sqlite3").exists():
             console.print(f"generating {args.accounts:,} accounts over {args.months} months ...")
             console.print(f"generated in {load(data_dir, args.accounts, args.months):.0f} s")
+        else:  # a kept company: bring its schema up to date
+            migrate(engine_from_settings(_settings(data_dir)))
         import duckdb
 
         files = [str(f) for f in EventStore(_settings(data_dir).events_dir).live_files()]

@@ -13,7 +13,7 @@ from rich.table import Table
 from boomerang.accounts import service as accounts_service
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.errors import NotFound
-from boomerang.health import scorecard, service, vectors
+from boomerang.health import editor, scorecard, service, vectors
 from boomerang.health.schemas import HealthOut
 
 app = typer.Typer(help="Health scores: compute, explain.", no_args_is_help=True)
@@ -69,7 +69,9 @@ def compute(
             result = service.compute_set(
                 session=session,
                 source=runtime.event_source,
-                cards=scorecard.load_set(runtime.settings.scorecards_dir),
+                cards=editor.in_force(
+                    session=session, cards=scorecard.load_set(runtime.settings.scorecards_dir)
+                ),
                 as_of=day,
                 vector_rules=rules,
             )
