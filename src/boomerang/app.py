@@ -24,6 +24,7 @@ from boomerang.health import api as health_api
 from boomerang.health import views as health_views
 from boomerang.health.schedule import DailyHealth
 from boomerang.ingest import api as ingest_api
+from boomerang.journey import api as journey_api
 from boomerang.segments import api as segments_api
 from boomerang.segments import views as segments_views
 from boomerang.timeline import views as timeline_views
@@ -107,6 +108,8 @@ def create_app(
     app.include_router(timeline_views.router)
     app.include_router(accounts_api.router)
     app.include_router(health_api.router)
+    app.include_router(health_api.backtest_router)
+    app.include_router(journey_api.router)
     app.include_router(segments_api.router)
     app.include_router(ingest_api.router)
     app.include_router(webhooks_api.router)

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -171,3 +172,25 @@ def test_bad_journeys_are_refused(session: Session, text: str, message: str) -> 
     with pytest.raises(Invalid, match=re.escape(message)):
         service.parse(text, origin="journey.yaml", session=session)
     assert service.load(session=session).ttv is not None  # the shipped journey loads
+
+
+def test_journey_api(client: TestClient, session: Session, company: dict[str, Account]) -> None:
+    from boomerang.users import service as users_service
+    from boomerang.users.models import Role
+    from tests.factories import make_user
+
+    user = make_user(session, Role.viewer)
+    auth = {
+        "Authorization": "Bearer "
+        + users_service.create_token(session=session, user=user, name="t")[1]
+    }
+    body = client.get("/api/v1/accounts/beta/journey", headers=auth).json()
+    assert body["account_id"] == company["Beta"].id and body["stage"] == "onboarding"
+    # The shipped journey: Beta (40 days old) has met none of its milestones yet.
+    assert [(m["name"], m["status"]) for m in body["milestones"]] == [
+        ("in regular use", "late"),
+        ("key features in use", "due"),
+        ("broad adoption", "due"),
+    ]
+    short = client.get("/api/v1/health/backtest", headers=auth)
+    assert short.status_code == 422 and "not enough history" in short.text

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import NotFound
-from boomerang.health import service
+from boomerang.health import backtest, editor, scorecard, service
 from boomerang.health.schemas import HealthOut, OverrideIn, OverrideOut
 from boomerang.web.deps import APIUser, SessionDep, require_writer
 
@@ -77,3 +77,30 @@ def revoke_override(
         session=session, source=request.app.state.event_source, account=account
     )
     return OverrideOut.of(target)
+
+
+backtest_router = APIRouter(prefix="/api/v1/health", tags=["health"])
+
+
+@backtest_router.get("/backtest")
+def run_backtest(
+    request: Request,
+    session: SessionDep,
+    user: APIUser,
+    horizon: Annotated[int, Query(ge=1, le=730)] = 90,
+    step: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> dict[str, object]:
+    """Recompute the catch-all primary scorecard on past days and judge it against churn
+    (the same report as `boomerang health backtest --json`; takes seconds)."""
+    cards = editor.in_force(
+        session=session, cards=scorecard.load_set(request.app.state.settings.scorecards_dir)
+    )
+    fallback = next(c for c in cards if c.scorecard.primary and not c.scorecard.applies_to)
+    report = backtest.run(
+        session=session,
+        source=request.app.state.event_source,
+        loaded=fallback,
+        horizon_days=horizon,
+        step_days=step,
+    )
+    return backtest.as_dict(report)
