@@ -21,7 +21,7 @@ from rich.console import Console
 
 import boomerang.models  # noqa: F401  (every table)
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, session_factory
+from boomerang.db import engine_from_settings, migrate, session_factory
 from boomerang.segments.facts import account_facts
 from boomerang.segments.service import Evaluator
 
@@ -78,6 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(data_dir=args.keep, secret_key="bench" * 8)
     engine = engine_from_settings(settings)
+    migrate(engine)  # a kept company: bring its schema up to date
     pairs = conditions()
     with session_factory(engine)() as session:
         started = time.perf_counter()

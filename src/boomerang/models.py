@@ -13,6 +13,7 @@ from boomerang.ingest.models import IdentityAlias, WriteKey
 from boomerang.journey.models import MilestoneMet
 from boomerang.segments.models import Segment, SegmentMembership
 from boomerang.support.models import Ticket
+from boomerang.surveys.models import SurveyResponse
 from boomerang.timeline.models import TimelineEntry
 from boomerang.users.models import ApiToken, User
 from boomerang.webhooks.models import WebhookDelivery, WebhookSource
@@ -33,6 +34,7 @@ __all__ = [
     "Segment",
     "SegmentMembership",
     "Subscription",
+    "SurveyResponse",
     "Ticket",
     "TimelineEntry",
     "User",

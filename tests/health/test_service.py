@@ -31,6 +31,7 @@ from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
 from boomerang.health.schedule import DailyHealth
 from boomerang.health.scorecard import Measure
 from boomerang.support.models import Ticket, TicketStatus
+from boomerang.surveys.models import SurveyKind, SurveyResponse
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
@@ -580,6 +581,14 @@ def test_custom_peer_and_manual_measures(
                             "scoring": {"type": "linear", "worst": 100, "best": 0},
                         },
                         {
+                            "key": "nps",
+                            "kind": "survey_sentiment",
+                            "survey": "nps",
+                            "half_life_days": 90,
+                            "weight": 1,
+                            "scoring": {"type": "linear", "worst": 0, "best": 10},
+                        },
+                        {
                             "key": "sentiment",
                             "kind": "manual",
                             "weight": 1,
@@ -590,6 +599,16 @@ def test_custom_peer_and_manual_measures(
             ],
         }
     )
+    for score, when in ((2, "2026-01-10 00:00"), (10, "2026-04-02 00:00"), (0, "2026-07-02 00:00")):
+        session.add(
+            SurveyResponse(
+                account_id=world["acme"].id,
+                survey=SurveyKind.nps,
+                score=score,
+                responded_at=_t(when),
+            )
+        )
+    session.flush()
     accounts = measures.population(session=session, as_of=AS_OF)
     with EventSource(event_store).open() as events:
         raw = measures.compute(card.measures, session=session, events=events, accounts=accounts)
@@ -609,6 +628,9 @@ def test_custom_peer_and_manual_measures(
     assert got["plan"] == {"acme": None, "globex": None}  # text is not a number
     assert got["support_rank"] == {"acme": 100.0, "globex": 0.0}  # 15 vs 0 open-ticket weight
     assert got["sentiment"] == {"acme": None, "globex": None}
+    # The latest answer before the day's end (10, exactly one half-life old) fades halfway
+    # toward the middle of the 0-10 scale: 5 + (10 - 5) / 2.
+    assert got["nps"] == {"acme": 7.5, "globex": None}
 
     with pytest.raises(Exception, match="`of` names no measure"):
         scorecard.Scorecard.model_validate(

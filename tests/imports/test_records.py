@@ -24,6 +24,7 @@ from boomerang.imports.mapping import Mapping, load_file, parse_flags
 from boomerang.imports.models import ImportStatus
 from boomerang.imports.service import run_import
 from boomerang.support.models import Ticket, TicketPriority, TicketStatus
+from boomerang.surveys.models import SurveyKind, SurveyResponse
 from tests.factories import make_account, make_user
 
 TODAY = date(2026, 11, 25)
@@ -340,3 +341,36 @@ def test_timestamp_formats(session: Session, event_store: EventStore, tmp_path: 
     assert got["A-2"] == got["A-3"] == datetime(2025, 1, 31, 9, 30, tzinfo=UTC)
     assert got["A-4"] == datetime(2025, 1, 31, tzinfo=UTC)
     assert got["A-4"] - got["A-1"] == -timedelta(hours=7, minutes=30)
+
+
+def test_survey_responses_on_their_scales(
+    session: Session, event_store: EventStore, tmp_path: Path
+) -> None:
+    make_account(session, external_id="acme", name="Acme")
+    bad = _write(
+        tmp_path / "bad.csv",
+        "external_id,account,survey,score,responded_at\n"
+        "r1,acme,nps,9,2026-11-01T10:00:00Z\n"
+        "r2,acme,csat,7,2026-11-02T10:00:00Z\n"
+        "r3,acme,ces,0,2026-11-02T10:00:00Z\n",
+    )
+    run = _import(session, event_store, "survey_responses", bad)
+    assert run.status is ImportStatus.rejected and _count(session, SurveyResponse) == 0
+    assert [(e["line"], e["reason"]) for e in run.errors] == [
+        (3, "7 is outside the csat scale 1-5"),
+        (4, "0 is outside the ces scale 1-7"),
+    ]
+    good = _write(
+        tmp_path / "good.csv",
+        "external_id,account,survey,score,responded_at,comment\n"
+        "r1,acme,nps,9,2026-11-01T10:00:00Z,Love the reports\n"
+        "r2,acme,CSAT,4,2026-11-02T10:00:00Z,\n",
+    )
+    run = _import(session, event_store, "survey_responses", good)
+    assert run.status is ImportStatus.succeeded and run.inserted == 2
+    nps = session.scalar(select(SurveyResponse).where(SurveyResponse.external_id == "r1"))
+    assert nps is not None and (nps.survey, nps.score, nps.comment) == (
+        SurveyKind.nps,
+        9,
+        "Love the reports",
+    )

@@ -28,6 +28,8 @@ from boomerang.analytics.source import Events
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
 from boomerang.health.scorecard import Measure, MeasureKind
 from boomerang.support.models import Ticket, TicketStatus
+from boomerang.surveys.models import SCALES as SURVEY_SCALES
+from boomerang.surveys.models import SurveyKind, SurveyResponse
 from boomerang.timeline.models import EntryKind, TimelineEntry
 
 FloatArray = npt.NDArray[np.float64]
@@ -203,6 +205,8 @@ def _compute_one(
             return np.array([_number((stored.get(i) or {}).get(m.attribute)) for i in accounts.ids])
         case MeasureKind.manual:
             return np.full(len(accounts), np.nan)  # a CSM's override gives the score
+        case MeasureKind.survey_sentiment:
+            return _survey_sentiment(m, session, accounts)
     raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
 
 
@@ -290,6 +294,29 @@ def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
     )
     oldest = dict(session.execute(stmt).all())
     return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
+
+
+def _survey_sentiment(m: Measure, session: Session, accounts: Population) -> FloatArray:
+    """The latest answer before the end of the day, pulled toward ``neutral`` by half every
+    ``half_life_days``: an old promoter counts for less than a recent one."""
+    kind = SurveyKind(m.survey)
+    low, high = SURVEY_SCALES[kind]
+    neutral = m.neutral if m.neutral is not None else (low + high) / 2
+    end = accounts.end
+    latest: dict[str, tuple[datetime, int]] = {}
+    for account_id, answered, score in session.execute(
+        select(SurveyResponse.account_id, SurveyResponse.responded_at, SurveyResponse.score)
+        .where(SurveyResponse.survey == kind, SurveyResponse.responded_at < end)
+        .order_by(SurveyResponse.responded_at)
+    ):
+        latest[account_id] = (_aware(answered), score)
+    out = np.full(len(accounts), np.nan)
+    for i, account_id in enumerate(accounts.ids):
+        if account_id in latest:
+            answered, score = latest[account_id]
+            age = (end - answered).total_seconds() / 86400
+            out[i] = neutral + (score - neutral) * 0.5 ** (age / m.half_life_days)
+    return out
 
 
 def _number(value: object) -> float:

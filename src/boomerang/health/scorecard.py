@@ -41,6 +41,7 @@ class MeasureKind(StrEnum):
     attribute = "attribute"  # a numeric custom attribute of the account (`attribute`)
     peer_percentile = "peer_percentile"  # percentile of measure `of` among `peers`
     manual = "manual"  # no data: set by a CSM with an override (CSM sentiment)
+    survey_sentiment = "survey_sentiment"  # latest NPS/CSAT/CES answer, fading with age
 
 
 class Band(_Strict):
@@ -108,6 +109,9 @@ class Measure(_Strict):
     attribute: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     of: str | None = Field(default=None, pattern=KEY_PATTERN)  # peer_percentile: measure
     peers: Literal["tier", "industry", "region", "employee_band", "all"] = "tier"
+    survey: Literal["nps", "csat", "ces"] = "nps"  # survey_sentiment: which answers
+    half_life_days: int = Field(default=90, ge=1, le=3650)  # ... fade halfway this often
+    neutral: float | None = None  # ... toward this value (default: the scale's middle)
     missing: Literal["skip"] | float = "skip"  # skip and renormalise, or score as this value
 
     @field_validator("missing")

@@ -25,6 +25,8 @@ from boomerang.imports import values as v
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.readers import ReadError, Row, Source, read_records
 from boomerang.support.models import Ticket, TicketPriority, TicketStatus
+from boomerang.surveys.models import SCALES as SURVEY_SCALES
+from boomerang.surveys.models import SurveyKind, SurveyResponse
 from boomerang.users.models import User
 
 MAX_REPORTED = 100
@@ -793,6 +795,82 @@ def _plan_invoices(
     return lambda: _write(session, Invoice, changes)
 
 
+# -- survey responses -----------------------------------------------------------------------
+
+SURVEY_FIELDS = (
+    Field("external_id", v.text(200), required=True, help="the response's id"),
+    Field("account", v.text(200), required=True, help="external id of the account"),
+    Field("contact", v.text(320), help="who answered: contact email or external id"),
+    Field("survey", v.enum(SurveyKind), on_insert=True, help="nps (0-10), csat (1-5), ces (1-7)"),
+    Field("score", v.integer(0, 10), on_insert=True, help="the answer on the survey's scale"),
+    Field("comment", v.text(10_000)),
+    Field("responded_at", v.timestamp, on_insert=True),
+)
+_SURVEY_ATTRS = {
+    "external_id": "external_id",
+    "account": "account_id",
+    "contact": "contact_id",
+    "survey": "survey",
+    "score": "score",
+    "comment": "comment",
+    "responded_at": "responded_at",
+}
+
+
+def _plan_surveys(
+    session: Session,
+    rows: list[Parsed],
+    resolved: Resolved,
+    errors: Errors,
+    counts: Counts,
+    today: date,
+) -> Callable[[], None]:
+    accounts = _lookup(
+        session, Account.external_id, Account.id, (r.values.get("account") for r in rows)
+    )
+    _resolve_refs(rows, "account", accounts, resolved, errors, "account")
+    refs = [r.values.get("contact") for r in rows]
+    contacts = _lookup(session, Contact.external_id, Contact.id, refs)
+    contacts.update(
+        _lookup(session, Contact.email, Contact.id, (str(r).lower() for r in refs if r))
+    )
+    for row in rows:
+        ref = row.values.get("contact")
+        if ref is not None:
+            found = contacts.get(ref) or contacts.get(str(ref).lower())
+            if found is None:
+                errors.add(row.line, resolved.columns.get("contact"), f"no contact {ref!r}")
+            row.values["contact"] = found
+    existing = _existing(
+        session, SurveyResponse, SurveyResponse.external_id, [r.values["external_id"] for r in rows]
+    )
+    items = []
+    for row in rows:
+        values = row.values
+        kind, score = values.get("survey"), values.get("score")
+        if kind is not None and score is not None:
+            low, high = SURVEY_SCALES[kind]
+            if not low <= score <= high:
+                errors.add(
+                    row.line,
+                    resolved.columns.get("score"),
+                    f"{score} is outside the {kind.value} scale {low}-{high}",
+                )
+                continue
+        items.append((row, values["external_id"], _mapped(row, _SURVEY_ATTRS)))
+    changes = _upsert(
+        session,
+        SurveyResponse,
+        items,
+        existing,
+        counts,
+        errors,
+        resolved,
+        {"survey": "survey", "score": "score", "responded_at": "responded_at"},
+    )
+    return lambda: _write(session, SurveyResponse, changes)
+
+
 KINDS: dict[str, Kind] = {
     "accounts": Kind(
         "accounts",
@@ -826,5 +904,12 @@ KINDS: dict[str, Kind] = {
     ),
     "invoices": Kind(
         "invoices", INVOICE_FIELDS, key="external_id", description="invoices", plan=_plan_invoices
+    ),
+    "survey_responses": Kind(
+        "survey_responses",
+        SURVEY_FIELDS,
+        key="external_id",
+        description="NPS, CSAT and CES answers",
+        plan=_plan_surveys,
     ),
 }
