@@ -244,7 +244,22 @@ WORKERS = {
 }
 
 
+def _clear_day(data_dir: Path) -> None:
+    """The daily job scores a new day: drop a previous run's snapshots of END (untimed)."""
+    from sqlalchemy import delete, select
+
+    from boomerang.health.models import HealthMeasure, HealthScore
+
+    engine = engine_from_settings(_settings(data_dir))
+    with session_factory(engine)() as session, session.begin():
+        day = select(HealthScore.id).where(HealthScore.as_of == END)
+        session.execute(delete(HealthMeasure).where(HealthMeasure.score_id.in_(day)))
+        session.execute(delete(HealthScore).where(HealthScore.as_of == END))
+
+
 def worker(kind: str, data_dir: Path, out: Path) -> None:
+    if kind == "boomerang":
+        _clear_day(data_dir)
     started = time.perf_counter()
     result = WORKERS[kind](data_dir)
     elapsed = time.perf_counter() - started

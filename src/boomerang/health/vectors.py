@@ -14,7 +14,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from boomerang.errors import Invalid
@@ -133,17 +133,25 @@ def assign(
                     "created_at": now,
                 }
             )
-    for (value, rule_name), ids in by_value.items():
-        for start in range(0, len(ids), 500):
-            connection.execute(
-                update(HealthScore)
-                .where(
-                    HealthScore.scorecard == scorecard,
-                    HealthScore.as_of == as_of,
-                    HealthScore.account_id.in_(ids[start : start + 500]),
-                )
-                .values(vector=value, vector_rule=rule_name)
+    snapshot = dict(
+        session.execute(
+            select(HealthScore.account_id, HealthScore.id).where(
+                HealthScore.scorecard == scorecard, HealthScore.as_of == as_of
             )
+        ).all()
+    )
+    rows = [
+        {"sid": snapshot[a], "v": value, "r": rule_name}
+        for (value, rule_name), ids in by_value.items()
+        for a in ids
+    ]
+    if rows:  # one prepared UPDATE by primary key, executed for every row
+        connection.execute(
+            update(HealthScore.__table__)  # type: ignore[arg-type]
+            .where(HealthScore.__table__.c.id == bindparam("sid"))
+            .values(vector=bindparam("v"), vector_rule=bindparam("r")),
+            rows,
+        )
     if changes:
         connection.execute(insert(TimelineEntry), changes)
     return counts
