@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest browser bench install install-dev clean help
+.PHONY: demo test lint typecheck pytest browser bench conformance-spark install install-dev clean help
 
 help:
 	@echo "make demo   install into $(VENV), load the demo company (once), serve on http://$${BOOMERANG_HOST:-127.0.0.1}:$${BOOMERANG_PORT:-8000}"
 	@echo "make test   install with dev extras, run ruff, mypy and the whole pytest suite"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make conformance-spark  run the analytics conformance tests on Spark in local mode too (needs Java 17)"
 	@echo "make clean  remove $(VENV), caches and ./var"
 
 $(VENV)/bin/python:
@@ -59,6 +60,11 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python bench/accounts_page.py
+
+# The same analytics on Spark in local mode (PySpark is large: not part of `make test`).
+conformance-spark: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	BOOMERANG_TEST_SPARK=1 $(BIN)/python -m pytest -q tests/analytics/test_sources.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

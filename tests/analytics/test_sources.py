@@ -10,12 +10,16 @@ The expected figures below were worked out by hand from ``ROWS``.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -24,7 +28,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from boomerang.analytics import queries
-from boomerang.analytics.source import EventSource, EventSourceError, connect_warehouse
+from boomerang.analytics.source import (
+    Events,
+    EventSource,
+    EventSourceError,
+    _normalise_warehouse,
+    connect_warehouse,
+)
 from boomerang.config import parse_event_columns
 from boomerang.events.store import EventStore
 from boomerang.health import measures
@@ -134,7 +144,38 @@ def postgres_table(postgres_base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-ENGINES = ["embedded", "duckdb-file", "postgresql"]
+class _SparkSource:
+    """The warehouse path on Spark in local mode: the same normalisation and queries over
+    a Spark table (``make conformance-spark``; needs Java and the ``spark`` extra)."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    @contextmanager
+    def open(self) -> Iterator[Events]:
+        rows = [(a, u, e, ts.replace(tzinfo=None), '{"n": 1}') for a, u, _, e, ts in ROWS]
+        schema = "org_id string, uid string, event_name string, ts timestamp_ntz, props string"
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView("tracks")
+        backend = ibis.pyspark.connect(self.spark)
+        raw = backend.table("tracks")
+        yield Events(_normalise_warehouse(raw, parse_event_columns(MAPPING), "tracks"))
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    spark = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .config("spark.sql.session.timeZone", "America/Los_Angeles")  # UTC must still win
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield spark
+    spark.stop()
+
+
+SPARK = os.environ.get("BOOMERANG_TEST_SPARK") == "1"
+ENGINES = ["embedded", "duckdb-file", "postgresql", *(["spark"] if SPARK else [])]
 
 
 @pytest.fixture(params=ENGINES)
@@ -143,6 +184,8 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> EventSource:
         return _embedded(tmp_path)
     if request.param == "duckdb-file":
         return _duckdb_file(tmp_path)
+    if request.param == "spark":
+        return _SparkSource(request.getfixturevalue("spark_session"))  # type: ignore[return-value]
     table = request.getfixturevalue("postgres_table")
     base = make_url(request.getfixturevalue("postgres_base_url"))
     # A session time zone far from UTC in the URL: Boomerang must still count UTC days.
