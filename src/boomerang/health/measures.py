@@ -71,7 +71,7 @@ def population(
     )
     if account_ids is not None:
         stmt = stmt.where(Account.id.in_(account_ids))
-    rows = session.execute(stmt).all()
+    rows = session.connection().execute(stmt).all()
     return Population(as_of=as_of, ids=[r[0] for r in rows], external_ids=[r[1] for r in rows])
 
 
@@ -103,7 +103,9 @@ def _peer_percentile(
     values = _compute_one(base, session=session, events=events, accounts=everyone)
     column = None if peers == "all" else getattr(Account, peers)
     groups: dict[str, str | None] = (
-        dict(session.execute(select(Account.id, column)).all()) if column is not None else {}
+        dict(session.connection().execute(select(Account.id, column)).all())
+        if column is not None
+        else {}
     )
     label = np.array([str(groups.get(a)) for a in everyone.ids], dtype=object)
     pct = np.full(len(everyone), np.nan)
@@ -162,7 +164,7 @@ def _compute_one(
         case MeasureKind.recency:
             t = events.between(end - timedelta(days=RECENCY_LOOKBACK_DAYS), end)
             expr = t.group_by("account_id").aggregate(raw=t.timestamp.max())
-            return _days_since(end, _by_external_times(accounts, expr))
+            return _by_external_days(accounts, expr, end)
         case MeasureKind.support_burden:
             return _support_burden(session, accounts)
         case MeasureKind.billing_overdue:
@@ -173,7 +175,7 @@ def _compute_one(
                 .where(TimelineEntry.kind.in_(TOUCH_KINDS), TimelineEntry.occurred_at < end)
                 .group_by(TimelineEntry.account_id)
             )
-            last = {a: _aware(t) for a, t in session.execute(stmt).all()}
+            last = {a: _aware(t) for a, t in session.connection().execute(stmt).all()}
             return _days_since(end, [last.get(i) for i in accounts.ids])
         case MeasureKind.relationship:
             roles = (
@@ -185,7 +187,7 @@ def _compute_one(
                 )
                 .group_by(Contact.account_id)
             )
-            counts = {a: int(n) for a, n in session.execute(roles).all()}
+            counts = {a: int(n) for a, n in session.connection().execute(roles).all()}
             return np.array([float(counts.get(i, 0)) for i in accounts.ids])
         case MeasureKind.event_count:
             t = events.between(end - window, end)
@@ -200,7 +202,7 @@ def _compute_one(
             if len(accounts) <= 500:  # a few accounts (one recomputed): fetch just those
                 query = query.where(Account.id.in_(accounts.ids))
             stored: dict[str, dict[str, object] | None] = {
-                a: attrs for a, attrs in session.execute(query).all()
+                a: attrs for a, attrs in session.connection().execute(query).all()
             }
             return np.array([_number((stored.get(i) or {}).get(m.attribute)) for i in accounts.ids])
         case MeasureKind.manual:
@@ -232,13 +234,18 @@ def _by_external_columns(
     return out
 
 
-def _by_external_times(accounts: Population, expr: ir.Table) -> list[datetime | None]:
-    out: list[datetime | None] = [None] * len(accounts)
+def _by_external_days(accounts: Population, expr: ir.Table, end: datetime) -> FloatArray:
+    """Whole days from the UTC date of ``expr``'s ``raw`` timestamp (one row per account)
+    to the last day before ``end``, aligned with ``accounts``; NaN where none."""
     table = run_table(expr)
     position = pc.index_in(table.column("account_id"), value_set=accounts.external_array)
-    for i, value in zip(position.to_pylist(), table.column("raw").to_pylist(), strict=True):
-        if i is not None and value is not None:
-            out[i] = _aware(value)
+    known = pc.is_valid(position)
+    rows = pc.filter(position, known).to_numpy(zero_copy_only=False).astype(np.int64)
+    stamps = pc.filter(table.column("raw"), known).cast(pa.timestamp("us", tz="UTC"))
+    days = pc.cast(stamps, pa.date32()).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    last_day = np.datetime64((end - timedelta(days=1)).date(), "D")
+    out = np.full(len(accounts), np.nan)
+    out[rows] = (last_day - days).astype("timedelta64[D]").astype(np.float64)
     return out
 
 
@@ -263,7 +270,7 @@ def _seats(session: Session, accounts: Population) -> FloatArray:
         )
         .group_by(Subscription.account_id)
     )
-    seats = {a: float(n) for a, n in session.execute(stmt).all() if n}
+    seats = {a: float(n) for a, n in session.connection().execute(stmt).all() if n}
     return np.array([seats.get(i, 0.0) for i in accounts.ids])
 
 
@@ -281,7 +288,7 @@ def _support_burden(session: Session, accounts: Population) -> FloatArray:
         ),
     )
     stmt = select(Ticket.account_id, func.sum(weight)).where(open_then).group_by(Ticket.account_id)
-    burden = {a: float(n) for a, n in session.execute(stmt).all()}
+    burden = {a: float(n) for a, n in session.connection().execute(stmt).all()}
     return np.array([burden.get(i, 0.0) for i in accounts.ids])
 
 
@@ -292,7 +299,7 @@ def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
         .where(Invoice.due_on < as_of, or_(Invoice.paid_on.is_(None), Invoice.paid_on > as_of))
         .group_by(Invoice.account_id)
     )
-    oldest = dict(session.execute(stmt).all())
+    oldest = dict(session.connection().execute(stmt).all())
     return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
 
 
@@ -304,7 +311,7 @@ def _survey_sentiment(m: Measure, session: Session, accounts: Population) -> Flo
     neutral = m.neutral if m.neutral is not None else (low + high) / 2
     end = accounts.end
     latest: dict[str, tuple[datetime, int]] = {}
-    for account_id, answered, score in session.execute(
+    for account_id, answered, score in session.connection().execute(
         select(SurveyResponse.account_id, SurveyResponse.responded_at, SurveyResponse.score)
         .where(SurveyResponse.survey == kind, SurveyResponse.responded_at < end)
         .order_by(SurveyResponse.responded_at)
