@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import NotFound
-from boomerang.health import backtest, editor, scorecard, service
+from boomerang.health import backtest, editor, service
 from boomerang.health.schemas import HealthOut, OverrideIn, OverrideOut
 from boomerang.web.deps import APIUser, SessionDep, require_writer
 
@@ -92,10 +92,10 @@ def run_backtest(
 ) -> dict[str, object]:
     """Recompute the catch-all primary scorecard on past days and judge it against churn
     (the same report as `boomerang health backtest --json`; takes seconds)."""
-    cards = editor.in_force(
-        session=session, cards=scorecard.load_set(request.app.state.settings.scorecards_dir)
+    cards = editor.cards_in_force(
+        session=session, directory=request.app.state.settings.scorecards_dir
     )
-    fallback = next(c for c in cards if c.scorecard.primary and not c.scorecard.applies_to)
+    fallback = editor.catch_all(cards)
     report = backtest.run(
         session=session,
         source=request.app.state.event_source,

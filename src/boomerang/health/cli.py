@@ -69,8 +69,8 @@ def compute(
             result = service.compute_set(
                 session=session,
                 source=runtime.event_source,
-                cards=editor.in_force(
-                    session=session, cards=scorecard.load_set(runtime.settings.scorecards_dir)
+                cards=editor.cards_in_force(
+                    session=session, directory=runtime.settings.scorecards_dir
                 ),
                 as_of=day,
                 vector_rules=rules,

@@ -46,6 +46,16 @@ def in_force(*, session: Session, cards: list[LoadedScorecard]) -> list[LoadedSc
     return out
 
 
+def cards_in_force(*, session: Session, directory: Path | None) -> list[LoadedScorecard]:
+    """The scorecards of ``directory`` (or the shipped one), each at its newest edit."""
+    return in_force(session=session, cards=scorecard.load_set(directory))
+
+
+def catch_all(cards: list[LoadedScorecard]) -> LoadedScorecard:
+    """The primary scorecard without ``applies_to`` (``load_set`` ensures there is one)."""
+    return next(c for c in cards if c.scorecard.primary and not c.scorecard.applies_to)
+
+
 def _modified(origin: str) -> datetime:
     path = Path(origin)
     if path.is_file():

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from boomerang.analytics.source import EventSource
-from boomerang.health import editor, scorecard, service, vectors
+from boomerang.health import editor, service, vectors
 from boomerang.health.models import HealthScore
 from boomerang.ingest.flush import Transaction
 from boomerang.journey import service as journey_service
@@ -86,9 +86,7 @@ class DailyHealth:
                 result = service.compute_set(
                     session=session,
                     source=self.source,
-                    cards=editor.in_force(
-                        session=session, cards=scorecard.load_set(self.scorecards_dir)
-                    ),
+                    cards=editor.cards_in_force(session=session, directory=self.scorecards_dir),
                     as_of=today,
                     vector_rules=vectors.load(session=session),
                 )

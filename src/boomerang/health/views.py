@@ -113,8 +113,8 @@ def _scorecards_page(
     saved: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    cards = editor.in_force(
-        session=session, cards=scorecard.load_set(request.app.state.settings.scorecards_dir)
+    cards = editor.cards_in_force(
+        session=session, directory=request.app.state.settings.scorecards_dir
     )
     chosen = next((c for c in cards if c.scorecard.name == name), cards[0])
     return render(
@@ -176,8 +176,8 @@ def save_scorecard(
     _require_leader(user)
     try:
         version = editor.save(session=session, text=text, author=user)
-        cards = editor.in_force(
-            session=session, cards=scorecard.load_set(request.app.state.settings.scorecards_dir)
+        cards = editor.cards_in_force(
+            session=session, directory=request.app.state.settings.scorecards_dir
         )
         health_service.compute_set(
             session=session,
@@ -208,10 +208,10 @@ def backtest_page(
     report = None
     error = None
     if run:
-        cards = editor.in_force(
-            session=session, cards=scorecard.load_set(request.app.state.settings.scorecards_dir)
+        cards = editor.cards_in_force(
+            session=session, directory=request.app.state.settings.scorecards_dir
         )
-        fallback = next(c for c in cards if c.scorecard.primary and not c.scorecard.applies_to)
+        fallback = editor.catch_all(cards)
         try:
             report = backtest.run(
                 session=session,

@@ -636,6 +636,25 @@ _SEVERITY_BY_PRIORITY = {
     TicketPriority.low: 4,
 }
 
+
+def _resolve_contacts(
+    session: Session, rows: list[Parsed], resolved: Resolved, errors: Errors
+) -> None:
+    """Replace each row's ``contact`` (a contact's external id or email) by its id."""
+    refs = [r.values.get("contact") for r in rows]
+    contacts = _lookup(session, Contact.external_id, Contact.id, refs)
+    contacts.update(
+        _lookup(session, Contact.email, Contact.id, (str(r).lower() for r in refs if r))
+    )
+    for row in rows:
+        ref = row.values.get("contact")
+        if ref is not None:
+            found = contacts.get(ref) or contacts.get(str(ref).lower())
+            if found is None:
+                errors.add(row.line, resolved.columns.get("contact"), f"no contact {ref!r}")
+            row.values["contact"] = found
+
+
 TICKET_FIELDS = (
     Field("external_id", v.text(200), required=True, help="the ticket's id"),
     Field("account", v.text(200), required=True, help="external id of the account"),
@@ -675,18 +694,7 @@ def _plan_tickets(
         session, Account.external_id, Account.id, (r.values.get("account") for r in rows)
     )
     _resolve_refs(rows, "account", accounts, resolved, errors, "account")
-    refs = [r.values.get("contact") for r in rows]
-    contacts = _lookup(session, Contact.external_id, Contact.id, refs)
-    contacts.update(
-        _lookup(session, Contact.email, Contact.id, (str(r).lower() for r in refs if r))
-    )
-    for row in rows:
-        ref = row.values.get("contact")
-        if ref is not None:
-            found = contacts.get(ref) or contacts.get(str(ref).lower())
-            if found is None:
-                errors.add(row.line, resolved.columns.get("contact"), f"no contact {ref!r}")
-            row.values["contact"] = found
+    _resolve_contacts(session, rows, resolved, errors)
     existing = _existing(
         session, Ticket, Ticket.external_id, [r.values["external_id"] for r in rows]
     )
@@ -829,18 +837,7 @@ def _plan_surveys(
         session, Account.external_id, Account.id, (r.values.get("account") for r in rows)
     )
     _resolve_refs(rows, "account", accounts, resolved, errors, "account")
-    refs = [r.values.get("contact") for r in rows]
-    contacts = _lookup(session, Contact.external_id, Contact.id, refs)
-    contacts.update(
-        _lookup(session, Contact.email, Contact.id, (str(r).lower() for r in refs if r))
-    )
-    for row in rows:
-        ref = row.values.get("contact")
-        if ref is not None:
-            found = contacts.get(ref) or contacts.get(str(ref).lower())
-            if found is None:
-                errors.add(row.line, resolved.columns.get("contact"), f"no contact {ref!r}")
-            row.values["contact"] = found
+    _resolve_contacts(session, rows, resolved, errors)
     existing = _existing(
         session, SurveyResponse, SurveyResponse.external_id, [r.values["external_id"] for r in rows]
     )
