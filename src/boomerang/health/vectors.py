@@ -97,12 +97,13 @@ def assign(
         session=session, today=as_of, for_conditions=[r.when for r in rules.rules]
     ) as ev:
         everyone = ev.facts.column("account_id").to_pylist()
-        scored = set(
-            session.scalars(
-                select(HealthScore.account_id).where(
+        # The day's snapshots: which accounts are scored, and the row to update for each.
+        snapshot = dict(
+            session.execute(
+                select(HealthScore.account_id, HealthScore.id).where(
                     HealthScore.scorecard == scorecard, HealthScore.as_of == as_of
                 )
-            )
+            ).all()
         )
         for rule in rules.rules:
             for account_id in ev.members(rule.when):
@@ -115,7 +116,7 @@ def assign(
     by_value: dict[tuple[str, str | None], list[str]] = {}
     only = set(account_ids) if account_ids is not None else None
     for account_id in everyone:
-        if account_id not in scored or (only is not None and account_id not in only):
+        if account_id not in snapshot or (only is not None and account_id not in only):
             continue
         value, rule_name = vector.get(account_id, (rules.otherwise, None))
         counts[value] += 1
@@ -133,13 +134,6 @@ def assign(
                     "created_at": now,
                 }
             )
-    snapshot = dict(
-        session.execute(
-            select(HealthScore.account_id, HealthScore.id).where(
-                HealthScore.scorecard == scorecard, HealthScore.as_of == as_of
-            )
-        ).all()
-    )
     rows = [
         {"sid": snapshot[a], "v": value, "r": rule_name}
         for (value, rule_name), ids in by_value.items()
