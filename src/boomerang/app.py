@@ -25,6 +25,8 @@ from boomerang.health import views as health_views
 from boomerang.health.schedule import DailyHealth
 from boomerang.ingest import api as ingest_api
 from boomerang.journey import api as journey_api
+from boomerang.metrics import api as metrics_api
+from boomerang.metrics import views as metrics_views
 from boomerang.segments import api as segments_api
 from boomerang.segments import views as segments_views
 from boomerang.timeline import views as timeline_views
@@ -115,5 +117,7 @@ def create_app(
     app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)
     app.include_router(health_views.router)
+    app.include_router(metrics_api.router)
+    app.include_router(metrics_views.router)
     app.include_router(segments_views.router)
     return app

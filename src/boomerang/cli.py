@@ -19,6 +19,7 @@ from boomerang.accounts import service as accounts_service
 from boomerang.analytics import queries
 from boomerang.billing import service as billing_service
 from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.clv import cli as clv_cli
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
 from boomerang.health import cli as health_cli
@@ -26,6 +27,7 @@ from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
 from boomerang.journey import cli as journey_cli
 from boomerang.journey import service as journey_service
+from boomerang.metrics import cli as metrics_cli
 from boomerang.security import generate_password
 from boomerang.segments import cli as segments_cli
 from boomerang.segments import service as segments_service
@@ -51,6 +53,10 @@ app.add_typer(webhooks_cli.app, name="hooks")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(journey_cli.app, name="journey")
+app.add_typer(clv_cli.clv_app, name="clv")
+app.add_typer(clv_cli.retention_app, name="retention")
+app.add_typer(metrics_cli.app, name="metrics")
+app.add_typer(metrics_cli.fx_app, name="fx")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 

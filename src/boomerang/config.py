@@ -90,6 +90,18 @@ class Settings(BaseSettings):
         le=23,
         description="UTC hour from which the day's health computation is due.",
     )
+    reporting_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="The currency revenue metrics are reported in (ISO 4217); other "
+        "currencies convert at the rates of `boomerang fx`.",
+    )
+    churn_horizon_days: int = Field(
+        default=90,
+        ge=7,
+        le=730,
+        description="The churn risk model predicts churn or contraction within this many days.",
+    )
 
     events_source: str | None = Field(
         default=None,

@@ -2,6 +2,7 @@
 
 from boomerang.accounts.models import Account, Contact, ContactRoleLink
 from boomerang.billing.models import Invoice, Subscription
+from boomerang.churn.models import ChurnModel, ChurnPrediction
 from boomerang.health.models import (
     HealthMeasure,
     HealthOverride,
@@ -11,6 +12,7 @@ from boomerang.health.models import (
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
 from boomerang.journey.models import MilestoneMet
+from boomerang.metrics.models import FxRate
 from boomerang.segments.models import Segment, SegmentMembership
 from boomerang.support.models import Ticket
 from boomerang.surveys.models import SurveyResponse
@@ -21,8 +23,11 @@ from boomerang.webhooks.models import WebhookDelivery, WebhookSource
 __all__ = [
     "Account",
     "ApiToken",
+    "ChurnModel",
+    "ChurnPrediction",
     "Contact",
     "ContactRoleLink",
+    "FxRate",
     "HealthMeasure",
     "HealthOverride",
     "HealthScore",

@@ -73,6 +73,7 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     churned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    churn_reason: Mapped[str | None] = mapped_column(String(100))
 
     owner: Mapped[User | None] = relationship()
     parent: Mapped[Account | None] = relationship(remote_side=[id], back_populates="children")

@@ -16,6 +16,7 @@ from boomerang.demo.days import (
     add_months,
 )
 from boomerang.demo.world import (
+    CHURN_REASONS,
     CHURNED,
     CONTRACTED,
     CURRENCIES,
@@ -34,14 +35,6 @@ SEVERITY_P = np.array(
 )
 ENTRY_KINDS = ("note", "call", "meeting", "email", "ticket", "system")
 NOTE, CALL, MEETING, EMAIL, TICKET, SYSTEM = range(6)
-CHURN_REASONS = (
-    "budget cuts",
-    "moved to a competitor",
-    "low adoption",
-    "acquired by another company",
-    "project ended",
-    "champion left and nobody took over",
-)
 GOALS = (
     "one view of customer health",
     "automated renewal reminders",
@@ -381,7 +374,7 @@ def build_timeline(
     )
     ra = ren.account[ok]
     occurred = np.where(ren.outcome[ok] == CHURNED, acc.churned_us[ra], at(ren.day[ok], ra))
-    reason = rng.integers(0, len(CHURN_REASONS), ra.size)
+    reason = acc.churn_reason[ra]
     subjects = []
     bodies = []
     for i, (a, o, before, after, sb, sa) in enumerate(

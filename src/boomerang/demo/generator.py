@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +27,7 @@ from boomerang.demo.rows import RowWriter
 from boomerang.demo.world import OUTCOMES, TIERS, TRAJECTORIES, Config, World, build_world
 from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
+from boomerang.metrics.revenue import add_months, set_rate
 from boomerang.security import hash_password
 
 ADMIN_EMAIL = "admin@boomerang.demo"
@@ -47,6 +49,9 @@ class DemoSummary:
     end: date
     admin_email: str
     truth: pa.Table
+
+
+DEMO_RATES = {"EUR": ("1.08", "1.12"), "GBP": ("1.26", "1.29")}
 
 
 def generate(
@@ -115,6 +120,17 @@ def generate(
     events_task = progress.add_task("events", total=config.days) if progress is not None else None
     events = generate_events(world, store, events_rng, on_day=lambda n: step(events_task, n))
 
+    # Exchange rates into USD for the revenue reports (one change during the history).
+    first = to_date(config.start)
+    for currency, rates in DEMO_RATES.items():
+        for offset, rate in enumerate(rates):
+            set_rate(
+                session=session,
+                currency=currency,
+                rate=Decimal(rate),
+                valid_from=first.replace(day=1) if offset == 0 else add_months(first, 12),
+                source="demo",
+            )
     refresh_rollups(session=session, today=end)
     # The roll-up stamps updated_at with the wall clock; keep the demo deterministic.
     as_of = datetime.combine(end, time(23, 59, 59), UTC)

@@ -32,6 +32,7 @@ from boomerang.demo.days import (
     to_date,
 )
 from boomerang.demo.world import (
+    CHURN_REASONS,
     CURRENCIES,
     LINE_PLANS,
     SIGNUP_SOURCES,
@@ -188,6 +189,7 @@ class RowWriter:
                 "created_at": _times(acc.created_us[order]),
                 "updated_at": _const(end_of_day),
                 "churned_at": _times(acc.churned_us[order]),
+                "churn_reason": _take(CHURN_REASONS, acc.churn_reason[order], ~acc.churned[order]),
             },
         )
 

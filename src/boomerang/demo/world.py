@@ -27,6 +27,14 @@ from boomerang.demo.days import (
 
 TRAJECTORIES = ("positive", "neutral", "negative")
 TRAJECTORY_WEIGHTS = (0.35, 0.40, 0.25)
+CHURN_REASONS = (
+    "budget cuts",
+    "moved to a competitor",
+    "low adoption",
+    "acquired by another company",
+    "project ended",
+    "champion left and nobody took over",
+)
 OUTCOMES = ("renewed", "expanded", "contracted", "churned")
 RENEWED, EXPANDED, CONTRACTED, CHURNED = range(4)
 # P(renewed, expanded, contracted, churned) at a renewal, by trajectory.
@@ -134,6 +142,7 @@ class Accounts:
     seats_max: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     final_plan: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     has_addon: BoolArray = field(default_factory=lambda: np.zeros((0, 3), np.bool_))
+    churn_reason: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     # filled afterwards
     tier: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     stage: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -799,11 +808,17 @@ def build_contacts(config: Config, acc: Accounts, rng: np.random.Generator) -> C
 
 def build_world(config: Config, rng: np.random.Generator) -> World:
     """The whole latent company, deterministic for ``rng``'s seed."""
-    streams = rng.spawn(6)
+    streams = rng.spawn(7)  # spawned by index: adding a stream leaves the others as they were
     staff = build_staff(config, streams[0])
     acc = build_accounts(config, streams[1])
     lines, renewals = simulate_contracts(config, acc, streams[2])
     classify(config, acc, staff, streams[3])
     name_accounts(config, acc, streams[4])
     contacts = build_contacts(config, acc, streams[5])
+    # Why each churned account left (index into CHURN_REASONS); low engagement makes
+    # "low adoption" likelier.
+    low = acc.engagement < np.median(acc.engagement)
+    weights = np.where(low[:, None], [1, 1, 3, 0.5, 1, 1.5], [1.5, 1.5, 0.5, 1, 1, 1])
+    draw = streams[6].random(len(acc.ids))[:, None]
+    acc.churn_reason = (draw > np.cumsum(weights / weights.sum(1, keepdims=True), 1)).sum(1)
     return World(config, staff, acc, lines, renewals, contacts)

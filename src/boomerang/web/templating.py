@@ -22,6 +22,7 @@ TEMPLATE_DIRS = [
     PACKAGE / "accounts" / "templates",
     PACKAGE / "datasources" / "templates",
     PACKAGE / "health" / "templates",
+    PACKAGE / "metrics" / "templates",
     PACKAGE / "segments" / "templates",
 ]
 
@@ -37,6 +38,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Accounts", "/accounts"),
     NavItem("Health", "/health"),
     NavItem("Segments", "/segments"),
+    NavItem("Revenue", "/metrics/revenue"),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
 ]
 """The main menu; a domain adds its entry here when it gains a page."""

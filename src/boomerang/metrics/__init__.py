@@ -1,0 +1,1 @@
+"""Revenue metrics: the ARR ledger, NRR and GRR, churn rates, cohort retention."""
