@@ -16,6 +16,8 @@ from boomerang import __version__
 from boomerang.accounts import api as accounts_api
 from boomerang.accounts import views as accounts_views
 from boomerang.analytics.source import EventSource
+from boomerang.churn import api as churn_api
+from boomerang.churn import views as churn_views
 from boomerang.config import Environment, Settings, get_settings
 from boomerang.datasources import views as datasources_views
 from boomerang.db import engine_from_settings, session_factory
@@ -78,6 +80,8 @@ def create_app(
         source=app.state.event_source,
         hour=settings.health_hour,
         scorecards_dir=settings.scorecards_dir,
+        currency=settings.reporting_currency,
+        churn_horizon_days=settings.churn_horizon_days,
     )
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
@@ -119,5 +123,7 @@ def create_app(
     app.include_router(health_views.router)
     app.include_router(metrics_api.router)
     app.include_router(metrics_views.router)
+    app.include_router(churn_api.router)
+    app.include_router(churn_views.router)
     app.include_router(segments_views.router)
     return app

@@ -18,6 +18,7 @@ from boomerang import __version__
 from boomerang.accounts import service as accounts_service
 from boomerang.analytics import queries
 from boomerang.billing import service as billing_service
+from boomerang.churn import cli as churn_cli
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.clv import cli as clv_cli
 from boomerang.db import Base, current_revision, migrate
@@ -57,6 +58,7 @@ app.add_typer(clv_cli.clv_app, name="clv")
 app.add_typer(clv_cli.retention_app, name="retention")
 app.add_typer(metrics_cli.app, name="metrics")
 app.add_typer(metrics_cli.fx_app, name="fx")
+app.add_typer(churn_cli.app, name="churn")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 
@@ -264,6 +266,39 @@ def _demo_health(end_day: date, progress: Progress) -> None:
             session=session, journey=journey_service.load(session=session), now=at
         )
         progress.advance(task)
+    _demo_churn(end_day)
+
+
+def _demo_churn(end_day: date) -> None:
+    """Train the churn model on the demo's history and score every account as of its end."""
+    from boomerang.churn import service as churn_service
+
+    settings = runtime.settings
+    try:
+        with runtime.transaction() as session:
+            trained = churn_service.train(
+                session=session,
+                source=runtime.event_source,
+                currency=settings.reporting_currency,
+                horizon_days=settings.churn_horizon_days,
+                today=end_day,
+            )
+            churn_service.score(
+                session=session,
+                source=runtime.event_source,
+                currency=settings.reporting_currency,
+                model_row=trained.model,
+                today=end_day,
+            )
+    except Invalid as exc:  # a short demo history: everything else is still there
+        console.print(f"churn model: not trained ({exc.message})", highlight=False)
+        return
+    report = trained.report
+    console.print(
+        f"churn model v{trained.model.version}: ROC-AUC {report['model']['roc_auc']:.3f} out of "
+        f"time, against {report['health_score_alone']['roc_auc']:.3f} for the health score alone",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from boomerang.analytics.source import EventSource
+from boomerang.churn import service as churn_service
+from boomerang.errors import Invalid
 from boomerang.health import editor, service, vectors
 from boomerang.health.models import HealthScore
 from boomerang.ingest.flush import Transaction
@@ -24,6 +26,7 @@ from boomerang.journey import service as journey_service
 from boomerang.segments import service as segments_service
 
 log = logging.getLogger(__name__)
+RETRAIN_DAYS = 30  # the churn model is refitted monthly on the grown history
 
 
 class DailyHealth:
@@ -34,6 +37,8 @@ class DailyHealth:
         source: EventSource,
         hour: int,
         scorecards_dir: Path | None = None,
+        currency: str = "USD",
+        churn_horizon_days: int = 90,
         check_every: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -41,6 +46,8 @@ class DailyHealth:
         self.source = source
         self.hour = hour
         self.scorecards_dir = scorecards_dir
+        self.currency = currency
+        self.churn_horizon_days = churn_horizon_days
         self.check_every = check_every
         self.clock = clock
         self._stop = threading.Event()
@@ -76,6 +83,36 @@ class DailyHealth:
             )
         return done is None
 
+    def _churn(self, today: date) -> None:
+        """Retrain the churn model when it is missing or older than RETRAIN_DAYS, then score
+        every account; a history too short to train on is logged, not raised."""
+        try:
+            with self.transaction() as session:
+                model = churn_service.latest_model(session=session)
+                stale = model is None or (today - model.trained_at.date()).days >= RETRAIN_DAYS
+                if stale:
+                    model = churn_service.train(
+                        session=session,
+                        source=self.source,
+                        currency=self.currency,
+                        horizon_days=self.churn_horizon_days,
+                        today=today,
+                        scorecards_dir=self.scorecards_dir,
+                    ).model
+                scored = churn_service.score(
+                    session=session,
+                    source=self.source,
+                    currency=self.currency,
+                    model_row=model,
+                    today=today,
+                    scorecards_dir=self.scorecards_dir,
+                )
+            log.info("churn: model v%d scored %d accounts", scored.model_version, scored.accounts)
+        except Invalid as exc:
+            log.warning("churn: %s", exc.message)
+        except Exception:
+            log.exception("churn: scoring failed; will run again tomorrow")
+
     def run_once(self) -> service.SetResult | None:
         """Compute today's health and evaluate segments when due; never raises."""
         try:
@@ -97,6 +134,7 @@ class DailyHealth:
             log.info(
                 "health: scored %d accounts for %s (%s)", result.accounts, today, result.colours
             )
+            self._churn(today)
             return result
         except Exception:  # the next check tries again
             log.exception("health: the daily computation failed; will retry")

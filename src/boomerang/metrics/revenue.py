@@ -122,6 +122,16 @@ class Book:
     line_end: npt.NDArray[np.datetime64]
     line_arr: FloatArray
     first_start: npt.NDArray[np.datetime64]  # first day with ARR, FAR when never
+    line_renewal: npt.NDArray[np.datetime64]  # FAR when none
+
+    def next_renewal(self, day: date) -> npt.NDArray[np.datetime64]:
+        """Each account's earliest renewal on or after ``day`` among its lines live then
+        (FAR when none)."""
+        at = np.datetime64(day, "D")
+        live = (self.line_start <= at) & (self.line_end > at) & (self.line_renewal >= at)
+        out = np.full(len(self.account_ids), FAR)
+        np.minimum.at(out, self.line_account[live], self.line_renewal[live])
+        return out
 
     def __len__(self) -> int:
         return len(self.account_ids)
@@ -161,16 +171,23 @@ def load_book(
         Subscription.end_date,
         Subscription.arr,
         Subscription.currency,
+        Subscription.renewal_date,
     ).where(Subscription.status.in_(COUNTED), Subscription.arr > 0)
     wanted = None if account_ids is None else set(account_ids)
     rows = [r for r in conn.execute(stmt).all() if wanted is None or r[0] in wanted]
     ids = sorted(wanted) if wanted is not None else sorted({r[0] for r in rows})
+    return _book(session, currency, rates_day, rows, ids)
+
+
+def _book(
+    session: Session, currency: str, rates_day: date, rows: list[Any], ids: list[str]
+) -> Book:
     position = {a: i for i, a in enumerate(ids)}
     rates = rates_on(
         session=session, day=rates_day, reporting=currency, needed={r[4] for r in rows}
     )
     n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 5
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
     line_account = np.fromiter((position[a] for a in cols[0]), np.int64, n)
     line_start = np.array(cols[1], dtype="datetime64[D]")
     line_end = np.array([FAR if e is None else e for e in cols[2]], dtype="datetime64[D]")
@@ -190,6 +207,7 @@ def load_book(
         line_end=line_end,
         line_arr=line_arr,
         first_start=first,
+        line_renewal=np.array([FAR if r is None else r for r in cols[5]], dtype="datetime64[D]"),
     )
 
 

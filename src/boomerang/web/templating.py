@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     PACKAGE / "web" / "templates",
     PACKAGE / "accounts" / "templates",
+    PACKAGE / "churn" / "templates",
     PACKAGE / "datasources" / "templates",
     PACKAGE / "health" / "templates",
     PACKAGE / "metrics" / "templates",
@@ -39,6 +40,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Health", "/health"),
     NavItem("Segments", "/segments"),
     NavItem("Revenue", "/metrics/revenue"),
+    NavItem("Churn risk", "/churn"),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
 ]
 """The main menu; a domain adds its entry here when it gains a page."""
