@@ -27,6 +27,8 @@ from boomerang.health import views as health_views
 from boomerang.health.schedule import DailyHealth
 from boomerang.ingest import api as ingest_api
 from boomerang.journey import api as journey_api
+from boomerang.lab import api as lab_api
+from boomerang.lab import views as lab_views
 from boomerang.metrics import api as metrics_api
 from boomerang.metrics import views as metrics_views
 from boomerang.segments import api as segments_api
@@ -82,6 +84,7 @@ def create_app(
         scorecards_dir=settings.scorecards_dir,
         currency=settings.reporting_currency,
         churn_horizon_days=settings.churn_horizon_days,
+        discount_rate=settings.clv_discount_rate,
     )
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
@@ -125,5 +128,7 @@ def create_app(
     app.include_router(metrics_views.router)
     app.include_router(churn_api.router)
     app.include_router(churn_views.router)
+    app.include_router(lab_api.router)
+    app.include_router(lab_views.router)
     app.include_router(segments_views.router)
     return app

@@ -20,6 +20,7 @@ from boomerang.analytics import queries
 from boomerang.billing import service as billing_service
 from boomerang.churn import cli as churn_cli
 from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.clv import accounts_cli as clv_accounts_cli
 from boomerang.clv import cli as clv_cli
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
@@ -54,6 +55,7 @@ app.add_typer(webhooks_cli.app, name="hooks")
 app.add_typer(health_cli.app, name="health")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(journey_cli.app, name="journey")
+clv_cli.clv_app.command("accounts")(clv_accounts_cli.accounts)
 app.add_typer(clv_cli.clv_app, name="clv")
 app.add_typer(clv_cli.retention_app, name="retention")
 app.add_typer(metrics_cli.app, name="metrics")
@@ -272,6 +274,7 @@ def _demo_health(end_day: date, progress: Progress) -> None:
 def _demo_churn(end_day: date) -> None:
     """Train the churn model on the demo's history and score every account as of its end."""
     from boomerang.churn import service as churn_service
+    from boomerang.clv import valuation
 
     settings = runtime.settings
     try:
@@ -288,6 +291,12 @@ def _demo_churn(end_day: date) -> None:
                 source=runtime.event_source,
                 currency=settings.reporting_currency,
                 model_row=trained.model,
+                today=end_day,
+            )
+            valuation.value_accounts(
+                session=session,
+                currency=settings.reporting_currency,
+                discount_rate=settings.clv_discount_rate,
                 today=end_day,
             )
     except Invalid as exc:  # a short demo history: everything else is still there

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         description="The currency revenue metrics are reported in (ISO 4217); other "
         "currencies convert at the rates of `boomerang fx`.",
     )
+    clv_discount_rate: float = Field(
+        default=0.10,
+        gt=0,
+        le=1,
+        description="Yearly discount rate of account lifetime values (0.10 = 10%).",
+    )
     churn_horizon_days: int = Field(
         default=90,
         ge=7,

@@ -3,6 +3,7 @@
 from boomerang.accounts.models import Account, Contact, ContactRoleLink
 from boomerang.billing.models import Invoice, Subscription
 from boomerang.churn.models import ChurnModel, ChurnPrediction
+from boomerang.clv.tables import AccountValue
 from boomerang.health.models import (
     HealthMeasure,
     HealthOverride,
@@ -22,6 +23,7 @@ from boomerang.webhooks.models import WebhookDelivery, WebhookSource
 
 __all__ = [
     "Account",
+    "AccountValue",
     "ApiToken",
     "ChurnModel",
     "ChurnPrediction",

@@ -17,6 +17,7 @@ from boomerang.churn.models import ChurnModel, ChurnPrediction
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.health import measures
+from boomerang.segments.facts import account_facts
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
@@ -89,6 +90,14 @@ def test_churn_model_end_to_end(
     first = risky.drivers[0]
     j = trained.risk.features.index(first["feature"])
     assert np.isclose(parts[0, j], first["contribution"], atol=1e-3)
+
+    # Segment conditions (and so playbooks) see the latest prediction.
+    facts = account_facts(session=session, today=END, only={"churn_risk", "churn_band"})
+    by_id = dict(zip(facts["account_id"].to_pylist(), facts["churn_band"].to_pylist(), strict=True))
+    risk_of = dict(
+        zip(facts["account_id"].to_pylist(), facts["churn_risk"].to_pylist(), strict=True)
+    )
+    assert risk_of[risky.account_id] == risky.probability and by_id[risky.account_id] == risky.band
 
     # API
     viewer = make_user(session, Role.viewer)

@@ -14,6 +14,7 @@ from boomerang.analytics import queries
 from boomerang.analytics.source import EventSourceError
 from boomerang.billing import service as billing_service
 from boomerang.churn import service as churn_service
+from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.health import service as health_service
 from boomerang.journey import service as journey_service
@@ -126,6 +127,7 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "milestones_error": milestones_error,
             "health": health_service.explain(session=session, account=account),
             "churn_risk": churn_service.account_risk(session=session, account_id=account.id),
+            "lifetime_value": valuation.account_value(session=session, account_id=account.id),
             "overrides": [
                 o
                 for o in health_service.list_overrides(session=session, account=account)

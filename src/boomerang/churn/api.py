@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from boomerang.accounts import service as accounts_service
 from boomerang.churn import service
+from boomerang.clv import valuation
 from boomerang.errors import Forbidden, NotFound
 from boomerang.users.models import Role
 from boomerang.web.deps import APIUser, SessionDep
@@ -24,6 +25,32 @@ def account_churn_risk(ref: str, session: SessionDep, user: APIUser) -> dict[str
     if risk is None:
         raise NotFound(f"account {ref!r} has no churn prediction yet")
     return service.risk_dict(risk)
+
+
+@router.get("/accounts/{ref}/lifetime-value")
+def account_lifetime_value(ref: str, session: SessionDep, user: APIUser) -> dict[str, Any]:
+    """The account's expected value from the renewals still to come (sBG, per tier)."""
+    account = accounts_service.get_by_ref(session=session, ref=ref)
+    row = valuation.account_value(session=session, account_id=account.id)
+    if row is None:
+        raise NotFound(f"account {ref!r} has no lifetime value yet")
+    return {
+        "account_id": account.id,
+        "as_of": row.as_of.isoformat(),
+        "currency": row.currency,
+        "arr": row.arr,
+        "renewals": row.renewals,
+        "expected_renewals": row.expected_renewals,
+        "value": row.value,
+        "model": {
+            "name": "sBG",
+            "cohort": row.cohort,
+            "alpha": row.alpha,
+            "beta": row.beta,
+            "fitted_on": row.fitted_on,
+            "discount_rate": row.discount_rate,
+        },
+    }
 
 
 @router.get("/churn/model")

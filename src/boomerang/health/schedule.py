@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from boomerang.analytics.source import EventSource
 from boomerang.churn import service as churn_service
+from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.health import editor, service, vectors
 from boomerang.health.models import HealthScore
@@ -39,6 +40,7 @@ class DailyHealth:
         scorecards_dir: Path | None = None,
         currency: str = "USD",
         churn_horizon_days: int = 90,
+        discount_rate: float = 0.10,
         check_every: float = 300.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -48,6 +50,7 @@ class DailyHealth:
         self.scorecards_dir = scorecards_dir
         self.currency = currency
         self.churn_horizon_days = churn_horizon_days
+        self.discount_rate = discount_rate
         self.check_every = check_every
         self.clock = clock
         self._stop = threading.Event()
@@ -107,7 +110,18 @@ class DailyHealth:
                     today=today,
                     scorecards_dir=self.scorecards_dir,
                 )
-            log.info("churn: model v%d scored %d accounts", scored.model_version, scored.accounts)
+                valued = valuation.value_accounts(
+                    session=session,
+                    currency=self.currency,
+                    discount_rate=self.discount_rate,
+                    today=today,
+                )
+            log.info(
+                "churn: model v%d scored %d accounts; %d accounts valued",
+                scored.model_version,
+                scored.accounts,
+                valued.accounts,
+            )
         except Invalid as exc:
             log.warning("churn: %s", exc.message)
         except Exception:

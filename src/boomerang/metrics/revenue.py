@@ -39,6 +39,7 @@ from boomerang.accounts.models import Account
 from boomerang.billing.models import Subscription
 from boomerang.billing.service import COUNTED
 from boomerang.errors import Invalid
+from boomerang.metrics import adoption
 from boomerang.metrics.models import FxRate
 from boomerang.segments import service as segments_service
 from boomerang.segments.models import SegmentMembership
@@ -425,6 +426,7 @@ class RevenueReport:
     groups: list[GroupRow]
     cohorts: list[CohortRow]
     churn_reasons: list[ReasonRow]
+    adoption: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -474,6 +476,7 @@ class RevenueReport:
                 {"reason": r.reason, "accounts": r.accounts, "arr": _money(r.arr)}
                 for r in self.churn_reasons
             ],
+            "adoption": self.adoption,
             "notes": self.notes,
         }
 
@@ -579,6 +582,7 @@ def report(
         groups=groups,
         cohorts=cohorts,
         churn_reasons=reasons,
+        adoption=adoption.adoption(session=session, start=start, end=end),
         notes=notes,
     )
 

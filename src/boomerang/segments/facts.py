@@ -46,6 +46,9 @@ DESCRIPTIONS: dict[str, str] = {
     "colour": "latest health colour: red, yellow, green",
     "vector": "latest success vector: positive, neutral, negative",
     "trend_7": "change of the health score over 7 days (likewise trend_30, trend_90)",
+    "churn_risk": "latest churn-risk probability, 0-1 (null: not scored)",
+    "churn_band": "latest churn-risk band: high, medium, low",
+    "lifetime_value": "latest lifetime value from the renewals to come, reporting currency",
     "measure.KEY": "latest raw value of a health measure, for example measure.active_days",
     "score.KEY": "latest 0-100 score of a health measure, for example score.usage_trend",
 }
@@ -69,7 +72,11 @@ ACCOUNT_FIELDS: dict[str, Kind] = {
     "colour": "text",
     "vector": "text",
     **{f"trend_{d}": "number" for d in TREND_DAYS},
+    "churn_risk": "number",
+    "churn_band": "text",
+    "lifetime_value": "number",
 }
+PREDICTED = ("churn_risk", "churn_band", "lifetime_value")
 
 
 def known_fields(*, session: Session, scorecard: str = "default") -> dict[str, Kind]:
@@ -198,9 +205,15 @@ def account_facts(
             for name, values in zip(names, mcol, strict=True)
         }
     )
+    predicted = only is None or bool(set(PREDICTED) & only)
+    if predicted:
+        tables["predicted"] = _predicted(conn, today, account_ids)
     picked = "".join(f', m."measure.{k}", m."score.{k}"' for k in keys)
     trends = "".join(f", s.health - t{d}.score AS trend_{d}" for d in trend_days)
     joins = "".join(f" LEFT JOIN then_{d} t{d} USING (account_id)" for d in trend_days)
+    if predicted:
+        picked += ", p.churn_risk, p.churn_band, p.lifetime_value"
+        joins += " LEFT JOIN predicted p USING (account_id)"
     con = duckdb.connect()
     try:
         for name, table in tables.items():
@@ -217,6 +230,49 @@ def account_facts(
     finally:
         con.close()
     return facts
+
+
+def _predicted(conn: Connection, today: date, account_ids: list[str] | None) -> pa.Table:
+    """The latest churn prediction and lifetime value of each account (on or before today)."""
+    from boomerang.churn.models import ChurnPrediction
+    from boomerang.clv.tables import AccountValue
+
+    risk_day = conn.execute(
+        select(func.max(ChurnPrediction.as_of)).where(ChurnPrediction.as_of <= today)
+    ).scalar()
+    value_day = conn.execute(
+        select(func.max(AccountValue.as_of)).where(AccountValue.as_of <= today)
+    ).scalar()
+    only = ChurnPrediction.account_id.in_(account_ids) if account_ids is not None else true()
+    risks = (
+        conn.execute(
+            select(
+                ChurnPrediction.account_id, ChurnPrediction.probability, ChurnPrediction.band
+            ).where(ChurnPrediction.as_of == risk_day, only)
+        ).all()
+        if risk_day is not None
+        else []
+    )
+    values = dict(
+        conn.execute(
+            select(AccountValue.account_id, AccountValue.value).where(
+                AccountValue.as_of == value_day,
+                AccountValue.account_id.in_(account_ids) if account_ids is not None else true(),
+            )
+        ).all()
+        if value_day is not None
+        else []
+    )
+    risk_of = {a: (p, b) for a, p, b in risks}
+    ids = sorted(set(risk_of) | set(values))
+    return pa.table(
+        {
+            "account_id": pa.array(ids, pa.string()),
+            "churn_risk": pa.array([risk_of.get(a, (None, None))[0] for a in ids], pa.float64()),
+            "churn_band": pa.array([risk_of.get(a, (None, None))[1] for a in ids], pa.string()),
+            "lifetime_value": pa.array([values.get(a) for a in ids], pa.float64()),
+        }
+    )
 
 
 def _measure_keys(conn: Connection, scorecard: str, day: date | None) -> list[str]:

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from boomerang.accounts.models import Account
+from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.segments import service
 from boomerang.segments.facts import DESCRIPTIONS
@@ -37,6 +38,8 @@ def _page(
             "segments": [
                 (s, len(service.current_members(session=session, segment=s))) for s in segments
             ],
+            "rollups": valuation.segment_rollups(session=session),
+            "currency": request.app.state.settings.reporting_currency,
             "form": form or {"name": "", "condition": "", "touch": ""},
             "preview": preview,
             "error": error,

@@ -23,6 +23,7 @@ TEMPLATE_DIRS = [
     PACKAGE / "churn" / "templates",
     PACKAGE / "datasources" / "templates",
     PACKAGE / "health" / "templates",
+    PACKAGE / "lab" / "templates",
     PACKAGE / "metrics" / "templates",
     PACKAGE / "segments" / "templates",
 ]
@@ -41,6 +42,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Segments", "/segments"),
     NavItem("Revenue", "/metrics/revenue"),
     NavItem("Churn risk", "/churn"),
+    NavItem("Model lab", "/lab"),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
 ]
 """The main menu; a domain adds its entry here when it gains a page."""
