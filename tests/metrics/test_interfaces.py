@@ -103,6 +103,17 @@ def test_dashboard_and_movements_page(session: Session, client: TestClient) -> N
     assert [r["data-kind"] for r in listed.select("#movements tbody tr")] == ["churn"]
     bad = client.get("/metrics/revenue", params={"to": "yesterday"})
     assert bad.status_code == 422
+    # The account page lists the account's own movements, as the metrics count them.
+    today = date.today()
+    grower = make_account(session, name="Grower")
+    add_line(session, grower, 100, revenue.add_months(today, -6), revenue.add_months(today, -2))
+    add_line(session, grower, 250, revenue.add_months(today, -2))
+    moves = soup(client.get(f"/accounts/{grower.id}").text).select("#arr-moves tbody tr")
+    assert [m["data-kind"] for m in moves] == ["expansion", "new"]
+    pounds = make_account(session, name="Gamma", currency="GBP")
+    add_line(session, pounds, 100, date(2025, 1, 1))
+    error = soup(client.get(f"/accounts/{pounds.id}").text).select_one("#arr-moves-error")
+    assert error is not None and "GBP" in error.text
 
 
 def test_cli(tmp_path: Path) -> None:

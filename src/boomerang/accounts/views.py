@@ -18,6 +18,7 @@ from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.health import service as health_service
 from boomerang.journey import service as journey_service
+from boomerang.metrics import revenue
 from boomerang.support import service as support_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import service as users_service
@@ -111,6 +112,19 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
         milestones_error = None
     except Invalid as exc:  # the journey rules no longer fit the data: say so, show the rest
         milestones, milestones_error = [], exc.message
+    currency = request.app.state.settings.reporting_currency
+    today = datetime.now(UTC).date()
+    try:
+        arr_moves = revenue.movements(
+            session=session,
+            start=revenue.add_months(today, -24),
+            end=today,
+            currency=currency,
+            account_id=account.id,
+        )
+        arr_moves_error = None
+    except Invalid as exc:  # no exchange rate for the account's currency: say so
+        arr_moves, arr_moves_error = [], exc.message
     return render(
         request,
         "accounts/detail.html",
@@ -128,6 +142,9 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "health": health_service.explain(session=session, account=account),
             "churn_risk": churn_service.account_risk(session=session, account_id=account.id),
             "lifetime_value": valuation.account_value(session=session, account_id=account.id),
+            "arr_moves": sorted(arr_moves, key=lambda m: m.day, reverse=True),
+            "arr_moves_error": arr_moves_error,
+            "reporting_currency": currency,
             "overrides": [
                 o
                 for o in health_service.list_overrides(session=session, account=account)
