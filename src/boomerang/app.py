@@ -20,19 +20,27 @@ from boomerang.churn import api as churn_api
 from boomerang.churn import views as churn_views
 from boomerang.config import Environment, Settings, get_settings
 from boomerang.datasources import views as datasources_views
-from boomerang.db import engine_from_settings, session_factory
+from boomerang.db import engine_from_settings, session_factory, utcnow
 from boomerang.events.store import EventStore
 from boomerang.health import api as health_api
 from boomerang.health import views as health_views
-from boomerang.health.schedule import DailyHealth
 from boomerang.ingest import api as ingest_api
+from boomerang.jobs import views as jobs_views
+from boomerang.jobs.registry import Context
+from boomerang.jobs.worker import Background
 from boomerang.journey import api as journey_api
 from boomerang.lab import api as lab_api
 from boomerang.lab import views as lab_views
+from boomerang.mail import unsubscribe as mail_unsubscribe
+from boomerang.mail import views as mail_views
 from boomerang.metrics import api as metrics_api
 from boomerang.metrics import views as metrics_views
+from boomerang.playbooks import api as playbooks_api
+from boomerang.playbooks import views as playbooks_views
 from boomerang.segments import api as segments_api
 from boomerang.segments import views as segments_views
+from boomerang.tasks import api as tasks_api
+from boomerang.tasks import views as tasks_views
 from boomerang.timeline import views as timeline_views
 from boomerang.users import views as users_views
 from boomerang.web import errors
@@ -55,12 +63,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ingest.start(background=background)
-        if background and settings.health_schedule:
-            app.state.daily_health.start()
+        if background and (settings.health_schedule or settings.worker_in_server):
+            app.state.jobs.start()
         try:
             yield
         finally:
-            app.state.daily_health.stop()
+            app.state.jobs.stop()
             app.state.ingest.stop()
 
     app = FastAPI(
@@ -77,14 +85,18 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.event_store = EventStore(settings.events_dir)
     app.state.event_source = EventSource.from_settings(settings, app.state.event_store)
-    app.state.daily_health = DailyHealth(
-        transaction=ingest_api.transaction_for(app.state.sessions),
-        source=app.state.event_source,
-        hour=settings.health_hour,
-        scorecards_dir=settings.scorecards_dir,
-        currency=settings.reporting_currency,
-        churn_horizon_days=settings.churn_horizon_days,
-        discount_rate=settings.clv_discount_rate,
+    jobs_transaction = ingest_api.transaction_for(app.state.sessions)
+    app.state.jobs = Background(  # the scheduler and a worker thread (see boomerang.jobs)
+        transaction=jobs_transaction,
+        context_factory=lambda: Context(
+            transaction=jobs_transaction,
+            settings=settings,
+            source=app.state.event_source,
+            now=utcnow(),
+        ),
+        settings=settings,
+        workers=1 if settings.worker_in_server else 0,
+        schedule=settings.health_schedule,
     )
     app.state.ingest = ingest_api.Ingest(
         settings=settings, transaction=ingest_api.transaction_for(app.state.sessions)
@@ -120,9 +132,14 @@ def create_app(
     app.include_router(health_api.backtest_router)
     app.include_router(journey_api.router)
     app.include_router(segments_api.router)
+    app.include_router(tasks_api.router)
+    app.include_router(playbooks_api.router)
+    app.include_router(playbooks_views.router)
+    app.include_router(tasks_views.router)
     app.include_router(ingest_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)
+    app.include_router(jobs_views.router)
     app.include_router(health_views.router)
     app.include_router(metrics_api.router)
     app.include_router(metrics_views.router)
@@ -130,5 +147,7 @@ def create_app(
     app.include_router(churn_views.router)
     app.include_router(lab_api.router)
     app.include_router(lab_views.router)
+    app.include_router(mail_views.router)
+    app.include_router(mail_unsubscribe.router)
     app.include_router(segments_views.router)
     return app

@@ -27,9 +27,12 @@ from boomerang.errors import Conflict, Invalid
 from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
+from boomerang.jobs import cli as jobs_cli
 from boomerang.journey import cli as journey_cli
 from boomerang.journey import service as journey_service
+from boomerang.mail import cli as mail_cli
 from boomerang.metrics import cli as metrics_cli
+from boomerang.playbooks import cli as playbooks_cli
 from boomerang.security import generate_password
 from boomerang.segments import cli as segments_cli
 from boomerang.segments import service as segments_service
@@ -61,6 +64,11 @@ app.add_typer(clv_cli.retention_app, name="retention")
 app.add_typer(metrics_cli.app, name="metrics")
 app.add_typer(metrics_cli.fx_app, name="fx")
 app.add_typer(churn_cli.app, name="churn")
+app.add_typer(mail_cli.outbox_app, name="outbox")
+app.add_typer(mail_cli.email_app, name="email")
+app.add_typer(playbooks_cli.app, name="playbooks")
+app.command("worker")(jobs_cli.worker)
+app.add_typer(jobs_cli.app, name="jobs")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 
@@ -269,6 +277,25 @@ def _demo_health(end_day: date, progress: Progress) -> None:
         )
         progress.advance(task)
     _demo_churn(end_day)
+    _demo_playbooks(end_day)
+
+
+def _demo_playbooks(end_day: date) -> None:
+    """Load the shipped playbooks and evaluate them once at the end of the demo's last day,
+    so the task inbox starts with what they find."""
+    from boomerang.playbooks import engine as playbooks
+
+    settings = runtime.settings
+    at = datetime.combine(end_day, datetime.max.time(), tzinfo=UTC).replace(microsecond=0)
+    with runtime.transaction() as session:
+        playbooks.sync_files(session=session, directory=settings.playbooks_dir)
+        result = playbooks.evaluate(
+            session=session, source=runtime.event_source, now=at, settings=settings
+        )
+    fired = ", ".join(f"{n} {name}" for name, n in sorted(result.counts().items())) or "none"
+    console.print(f"playbooks fired: {fired}", highlight=False)
+    for name, error in result.errors.items():
+        console.print(f"playbook {name}: {error}", highlight=False)
 
 
 def _demo_churn(end_day: date) -> None:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from boomerang.errors import ConfigError
@@ -24,6 +24,12 @@ class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+class SmtpSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
 
 
 class Settings(BaseSettings):
@@ -81,8 +87,14 @@ class Settings(BaseSettings):
     )
     health_schedule: bool = Field(
         default=True,
-        description="Whether the server computes health (with vectors) and evaluates "
-        "segments once a day, and at start when the day's scores are missing.",
+        description="Whether the server runs the scheduler, which queues periodic work: the "
+        "day's health (with vectors), segments and journey once a day (and at start when the "
+        "day's scores are missing), and every other periodic job.",
+    )
+    worker_in_server: bool = Field(
+        default=True,
+        description="Whether the server runs a worker thread that runs queued jobs; false when "
+        "separate `boomerang worker` processes do the work.",
     )
     health_hour: int = Field(
         default=2,
@@ -96,6 +108,11 @@ class Settings(BaseSettings):
         description="The currency revenue metrics are reported in (ISO 4217); other "
         "currencies convert at the rates of `boomerang fx`.",
     )
+    playbooks_dir: Path | None = Field(
+        default=None,
+        description="A directory of playbook YAML files (for example in your git); empty: "
+        "the playbooks shipped with Boomerang.",
+    )
     clv_discount_rate: float = Field(
         default=0.10,
         gt=0,
@@ -107,6 +124,38 @@ class Settings(BaseSettings):
         ge=7,
         le=730,
         description="The churn risk model predicts churn or contraction within this many days.",
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        description="The address people reach Boomerang at, used in links sent by email "
+        "(unsubscribe); empty: http://BOOMERANG_HOST:BOOMERANG_PORT.",
+    )
+    smtp_host: str = Field(default="localhost", description="SMTP server email is sent through.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.none,
+        description="none, starttls (upgrade a plain connection, usually port 587) or tls "
+        "(implicit TLS, usually port 465).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login; empty: no authentication."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    email_from: str = Field(
+        default="boomerang@localhost",
+        pattern=r"^[^@\s<>]+@[^@\s<>]+$",
+        description="Sender address of customer email (the display name is the account "
+        "owner's); also the envelope sender that receives bounces.",
+    )
+    email_cap_per_contact: int = Field(
+        default=3,
+        ge=1,
+        description="At most this many emails to one contact per BOOMERANG_EMAIL_CAP_DAYS, "
+        "across every playbook and source (sent plus waiting to be sent).",
+    )
+    email_cap_days: int = Field(
+        default=7, ge=1, le=365, description="The window of the per-contact email cap, in days."
     )
 
     events_source: str | None = Field(
@@ -198,6 +247,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'boomerang.sqlite3').resolve()}"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people reach the web app, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def events_dir(self) -> Path:

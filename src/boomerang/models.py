@@ -12,11 +12,15 @@ from boomerang.health.models import (
 )
 from boomerang.imports.models import ImportRun
 from boomerang.ingest.models import IdentityAlias, WriteKey
+from boomerang.jobs.models import Job
 from boomerang.journey.models import MilestoneMet
+from boomerang.mail.models import OutboxMessage
 from boomerang.metrics.models import FxRate
+from boomerang.playbooks.models import PlaybookMatch, PlaybookRun, PlaybookState, PlaybookVersion
 from boomerang.segments.models import Segment, SegmentMembership
 from boomerang.support.models import Ticket
 from boomerang.surveys.models import SurveyResponse
+from boomerang.tasks.models import Task
 from boomerang.timeline.models import TimelineEntry
 from boomerang.users.models import ApiToken, User
 from boomerang.webhooks.models import WebhookDelivery, WebhookSource
@@ -36,12 +40,19 @@ __all__ = [
     "IdentityAlias",
     "ImportRun",
     "Invoice",
+    "Job",
     "MilestoneMet",
+    "OutboxMessage",
+    "PlaybookMatch",
+    "PlaybookRun",
+    "PlaybookState",
+    "PlaybookVersion",
     "ScorecardVersion",
     "Segment",
     "SegmentMembership",
     "Subscription",
     "SurveyResponse",
+    "Task",
     "Ticket",
     "TimelineEntry",
     "User",

@@ -20,6 +20,7 @@ from boomerang.health import service as health_service
 from boomerang.journey import service as journey_service
 from boomerang.metrics import revenue
 from boomerang.support import service as support_service
+from boomerang.tasks import service as tasks_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
@@ -143,6 +144,12 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "churn_risk": churn_service.account_risk(session=session, account_id=account.id),
             "lifetime_value": valuation.account_value(session=session, account_id=account.id),
             "arr_moves": sorted(arr_moves, key=lambda m: m.day, reverse=True),
+            "tasks": tasks_service.list_tasks(
+                session=session,
+                filters=tasks_service.Filters(account_id=account.id),
+                today=today,
+                limit=20,
+            ),
             "arr_moves_error": arr_moves_error,
             "reporting_currency": currency,
             "overrides": [

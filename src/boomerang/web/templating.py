@@ -23,9 +23,13 @@ TEMPLATE_DIRS = [
     PACKAGE / "churn" / "templates",
     PACKAGE / "datasources" / "templates",
     PACKAGE / "health" / "templates",
+    PACKAGE / "jobs" / "templates",
     PACKAGE / "lab" / "templates",
+    PACKAGE / "mail" / "templates",
     PACKAGE / "metrics" / "templates",
+    PACKAGE / "playbooks" / "templates",
     PACKAGE / "segments" / "templates",
+    PACKAGE / "tasks" / "templates",
 ]
 
 
@@ -38,12 +42,16 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("Accounts", "/accounts"),
+    NavItem("Tasks", "/tasks"),
     NavItem("Health", "/health"),
     NavItem("Segments", "/segments"),
+    NavItem("Playbooks", "/playbooks"),
     NavItem("Revenue", "/metrics/revenue"),
     NavItem("Churn risk", "/churn"),
     NavItem("Model lab", "/lab"),
+    NavItem("Outbox", "/outbox", roles=("admin", "manager")),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
+    NavItem("Jobs", "/admin/jobs", roles=("admin",)),
 ]
 """The main menu; a domain adds its entry here when it gains a page."""
 

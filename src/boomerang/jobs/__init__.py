@@ -1,0 +1,1 @@
+"""Jobs: a durable queue in the operational store, a scheduler and workers."""

@@ -1,0 +1,1 @@
+"""Customer email: templates, the outbox, SMTP delivery and unsubscribe links."""

@@ -1,0 +1,1 @@
+"""Playbooks: the platform notices, decides and acts; every action has an owner."""
