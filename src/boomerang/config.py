@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="The currency revenue metrics are reported in (ISO 4217); other "
         "currencies convert at the rates of `boomerang fx`.",
     )
+    chat_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="The Slack-compatible incoming webhook that playbook chat steps post to "
+        "when the step gives no url.",
+    )
     playbooks_dir: Path | None = Field(
         default=None,
         description="A directory of playbook YAML files (for example in your git); empty: "

@@ -323,3 +323,55 @@ def test_the_hourly_job_evaluates_and_delivery_is_a_job(
     )
     result = registry.HANDLERS["playbooks.evaluate"](context, {})
     assert result is not None and result["fired"]["vip"] == 1
+
+
+def test_chat_steps_post_through_a_job(session: Session, settings: Settings) -> None:
+    import http.server
+    import json
+    import threading
+    import urllib.error
+    from contextlib import nullcontext
+
+    from boomerang.jobs import registry
+    from boomerang.jobs.models import Job
+
+    received: list[dict[str, str]] = []
+    answers = [500, 200]
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(answers.pop(0))
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        make_account(session, name="Acme", tier="enterprise")
+        _store(
+            session,
+            "name: shout\ntitle: Shout\ntrigger: {condition: \"tier = 'enterprise'\"}\n"
+            f'steps:\n  - chat: {{text: "{{{{ account.name }}}} is enterprise", url: "{url}"}}\n',
+        )
+        dry = _run(session, T0, dry_run=True)
+        assert dry.fired[0].actions == ["post to chat: Acme is enterprise"]
+        _run(session, T0)
+        job = session.scalars(select(Job).where(Job.kind == "chat.post")).one()
+        assert job.payload["text"] == "Acme is enterprise" and job.payload["url"] == url
+        registry.load()
+        context = registry.Context(
+            transaction=lambda: nullcontext(session),  # type: ignore[arg-type,return-value]
+            settings=settings,
+            source=None,  # type: ignore[arg-type]
+            now=T0,
+        )
+        with pytest.raises(urllib.error.HTTPError):  # a 500: the job fails and is retried
+            registry.HANDLERS["chat.post"](context, job.payload)
+        assert registry.HANDLERS["chat.post"](context, job.payload) == {"status": 200}
+        assert received == [{"text": "Acme is enterprise"}] * 2
+    finally:
+        server.shutdown()

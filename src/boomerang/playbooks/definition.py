@@ -17,6 +17,7 @@ steps:
   - task: {title: "Call {{ account.name }}", due_in_days: 2, type: risk, priority: high,
            assignee: owner}        # owner, manager, {user: EMAIL}, {team: NAME}
   - email: {to: [champion], subject: "...", text: "...", html: "...", approval: false}
+  - chat: {text: "{{ account.name }} needs a look"}   # Slack-compatible webhook
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
   - stop: {}
@@ -156,6 +157,16 @@ class EmailStep(_Strict):
     )
 
 
+class ChatStep(_Strict):
+    """A message to a Slack-compatible incoming webhook (``{"text": ...}``); without ``url``
+    the one of ``BOOMERANG_CHAT_WEBHOOK_URL``."""
+
+    text: str = Field(min_length=1, max_length=4000)
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+
+    _t = field_validator("text")(_check_template)
+
+
 class WaitStep(_Strict):
     days: int = Field(ge=1, le=365)
 
@@ -169,6 +180,7 @@ class BranchStep(_Strict):
 class Step(_Strict):
     task: TaskStep | None = None
     email: EmailStep | None = None
+    chat: ChatStep | None = None
     wait: WaitStep | None = None
     branch: BranchStep | None = None
     stop: dict[str, Any] | None = None
@@ -176,11 +188,13 @@ class Step(_Strict):
     @model_validator(mode="after")
     def _one(self) -> Step:
         given = [
-            k for k in ("task", "email", "wait", "branch", "stop") if getattr(self, k) is not None
+            k
+            for k in ("task", "email", "chat", "wait", "branch", "stop")
+            if getattr(self, k) is not None
         ]
         if len(given) != 1:
             raise ValueError(
-                "a step is exactly one of task, email, wait, branch, stop"
+                "a step is exactly one of task, email, chat, wait, branch, stop"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
@@ -210,7 +224,7 @@ class Op:
     when ``condition`` is false) or ``jump``."""
 
     kind: str
-    step: TaskStep | EmailStep | WaitStep | None = None
+    step: TaskStep | EmailStep | ChatStep | WaitStep | None = None
     condition: str | None = None
     target: int = -1
 
@@ -247,6 +261,8 @@ def compile_steps(steps: list[Step]) -> list[Op]:
                 program.append(Op("task", step=s.task))
             elif s.email is not None:
                 program.append(Op("email", step=s.email))
+            elif s.chat is not None:
+                program.append(Op("chat", step=s.chat))
             elif s.wait is not None:
                 program.append(Op("wait", step=s.wait))
             else:

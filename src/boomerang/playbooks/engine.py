@@ -32,15 +32,16 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink
 from boomerang.analytics.source import EventSource
 from boomerang.billing.models import Invoice
 from boomerang.config import Settings
+from boomerang.db import new_id
 from boomerang.errors import Invalid
 from boomerang.playbooks import definition
-from boomerang.playbooks.definition import EmailStep, Loaded, TaskStep
+from boomerang.playbooks.definition import ChatStep, EmailStep, Loaded, TaskStep
 from boomerang.playbooks.models import (
     OPEN_STATUSES,
     PlaybookMatch,
@@ -200,6 +201,21 @@ class Context:
     dry_run: bool = False
     settings: Settings | None = None
     _rows: dict[str, dict[str, Any]] | None = None
+    accounts: dict[str, Account] = field(default_factory=dict)
+    managers: dict[str | None, User | None] = field(default_factory=dict)
+
+    def load_accounts(self, ids: Iterable[str]) -> None:
+        """Accounts (with their owners) in a few queries rather than one per firing."""
+        wanted = sorted(set(ids) - set(self.accounts))
+        for start in range(0, len(wanted), 5000):
+            chunk = wanted[start : start + 5000]
+            for account in self.session.scalars(
+                select(Account).options(selectinload(Account.owner)).where(Account.id.in_(chunk))
+            ):
+                self.accounts[account.id] = account
+
+    def account(self, account_id: str) -> Account | None:
+        return self.accounts.get(account_id) or self.session.get(Account, account_id)
 
     @property
     def today(self) -> date:
@@ -488,12 +504,15 @@ def _assignee(ctx: Context, step: TaskStep, account: Account) -> User | None:
         return account.owner
     if a == "manager":
         team = account.owner.team if account.owner else None
-        stmt = select(User).where(User.role == Role.manager, User.active.is_(True))
-        if team:
-            same = s.scalars(stmt.where(User.team == team).order_by(User.name)).first()
-            if same is not None:
-                return same
-        return s.scalars(stmt.order_by(User.name)).first()
+        if team not in ctx.managers:
+            stmt = select(User).where(User.role == Role.manager, User.active.is_(True))
+            found = (
+                s.scalars(stmt.where(User.team == team).order_by(User.name)).first()
+                if team
+                else None
+            )
+            ctx.managers[team] = found or s.scalars(stmt.order_by(User.name)).first()
+        return ctx.managers[team]
     assert not isinstance(a, str)
     if a.user:
         user = s.scalar(select(User).where(User.email == a.user.lower()))
@@ -534,6 +553,7 @@ def _task(ctx: Context, run: PlaybookRun, step: TaskStep, account: Account) -> d
         source=f"playbook:{run.playbook}",
         reason=run.reason,
         playbook_run_id=run.id,
+        flush=False,
     )
     return {"task": task.id, "owner": owner.email if owner else None, "title": task.title}
 
@@ -579,9 +599,26 @@ def _email(ctx: Context, run: PlaybookRun, step: EmailStep, account: Account) ->
     return {"emails": sent, "not_sent": skipped}
 
 
+def _chat(ctx: Context, run: PlaybookRun, step: ChatStep, account: Account) -> dict[str, Any]:
+    """Queue the post as a job (retried with backoff by the workers), not sent inline."""
+    from boomerang.jobs import service as jobs_service
+
+    url = step.url or (ctx.settings.chat_webhook_url if ctx.settings else None)
+    if not url:
+        raise Invalid("chat: no url in the step and BOOMERANG_CHAT_WEBHOOK_URL is not set")
+    text = _render(step.text, _values(ctx, account, run.reason))
+    job = jobs_service.enqueue(
+        ctx.session,
+        "chat.post",
+        {"url": url, "text": text, "account_id": account.id, "playbook": run.playbook},
+        unique_key=f"chat:{run.id}:{run.position}",
+    )
+    return {"chat": job.id if job else None, "text": text}
+
+
 def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
     """Execute ``run`` from its position until a wait, a stop or the end."""
-    account = ctx.session.get(Account, run.account_id)
+    account = ctx.account(run.account_id)
     if account is None:
         run.status, run.finished_at = RunStatus.stopped, ctx.now
         return
@@ -601,6 +638,9 @@ def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
             elif op.kind == "email":
                 assert isinstance(op.step, EmailStep)
                 log.append({"at": at, "step": run.position, **_email(ctx, run, op.step, account)})
+            elif op.kind == "chat":
+                assert isinstance(op.step, ChatStep)
+                log.append({"at": at, "step": run.position, **_chat(ctx, run, op.step, account)})
             elif op.kind == "wait":
                 assert isinstance(op.step, definition.WaitStep)
                 run.position += 1
@@ -697,6 +737,12 @@ def describe(item: InForce, values: dict[str, Any]) -> list[str]:
         elif op.kind == "email":
             assert isinstance(op.step, EmailStep)
             out.append(f"email to {', '.join(op.step.to)}: {op.step.subject}")
+        elif op.kind == "chat":
+            assert isinstance(op.step, ChatStep)
+            try:
+                out.append(f"post to chat: {_render(op.step.text, values)}")
+            except Invalid as exc:
+                out.append(f"post to chat (template error: {exc.message})")
         elif op.kind == "wait":
             assert isinstance(op.step, definition.WaitStep)
             out.append(f"wait {op.step.days} days")
@@ -743,6 +789,8 @@ def evaluate(
             except Invalid as exc:
                 result.errors[item.name] = exc.message
                 continue
+            if not dry_run:
+                ctx.load_accounts(c.account_id for c in found)
             for c in found:
                 control = held_out(item.name, c.account_id, c.reason_key, pb.control_group)
                 firing = Firing(
@@ -761,6 +809,7 @@ def evaluate(
                     continue
                 row = ctx.row(c.account_id)
                 run = PlaybookRun(
+                    id=new_id("pbr"),
                     playbook=item.name,
                     version=item.version,
                     account_id=c.account_id,
@@ -768,16 +817,17 @@ def evaluate(
                     reason={**c.reason, "health": row.get("health"), "arr": row.get("arr")},
                     status=RunStatus.control if control else RunStatus.running,
                     control=control,
+                    position=0,
                     started_at=now,
                     log=[],
                 )
                 if control:
                     run.finished_at = now
                 session.add(run)
-                session.flush()
                 if not control:
                     advance(ctx, run, item)
             if not dry_run:
+                session.flush()
                 _state(session, item.name).evaluated_at = now
         if not dry_run:
             result.resumed = resume(ctx, {i.name: i for i in items})

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from boomerang.accounts.models import Account
+from boomerang.db import new_id
 from boomerang.errors import Conflict, Forbidden, Invalid, NotFound
 from boomerang.tasks.models import Priority, Task, TaskStatus, TaskType
 from boomerang.timeline import service as timeline_service
@@ -53,9 +54,13 @@ def create(
     reason: dict[str, Any] | None = None,
     playbook_run_id: str | None = None,
     created_by: User | None = None,
+    flush: bool = True,
 ) -> Task:
-    """A new open task; without an owner it goes to the account's owner."""
+    """A new open task; without an owner it goes to the account's owner. With
+    ``flush=False`` the row is only added (its id is set already): for callers creating
+    many at once."""
     task = Task(
+        id=new_id("tsk"),
         account_id=account.id,
         owner_id=(owner.id if owner else account.owner_id),
         type=type,
@@ -70,7 +75,8 @@ def create(
         created_by_id=created_by.id if created_by else None,
     )
     session.add(task)
-    session.flush()
+    if flush:
+        session.flush()
     return task
 
 
