@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from boomerang.app import create_app
 from boomerang.billing import service as billing_service
 from boomerang.config import Settings
 from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.tasks import service as tasks_service
+from boomerang.tasks.models import TaskType
 from boomerang.timeline import service as timeline_service
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role
@@ -45,7 +47,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
-    settings = Settings(data_dir=tmp_path / "var", secret_key="b" * 16 + "rowser" * 4)
+    # No background jobs: what the pages show is only what the test put there.
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        secret_key="b" * 16 + "rowser" * 4,
+        health_schedule=False,
+        worker_in_server=False,
+    )
     engine = engine_from_settings(settings)
     migrate(engine)
     with session_factory(engine)() as session, session.begin():
@@ -69,6 +77,13 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         )
         for i in range(3):
             make_account(session, name=f"Smaller Co {i}", owner=csm, tier="smb")
+        tasks_service.create(
+            session=session,
+            account=acme,
+            title="Call Wile about the renewal",
+            type=TaskType.lifecycle,
+            due_on=date.today() - timedelta(days=1),
+        )
         billing_service.refresh_rollups(session=session, today=date(2026, 1, 1))
     port = _free_port()
     server = uvicorn.Server(
@@ -132,5 +147,40 @@ def test_login_list_and_open_an_account(live_server: str) -> None:
 
             page.click("text=Log out")
             expect(page).to_have_url(f"{live_server}/login")
+        finally:
+            browser.close()
+
+
+def test_a_csm_works_the_task_inbox_and_dry_runs_a_playbook(live_server: str) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: `make test` installs it with apt-get when run as root")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{live_server}/login?next=/tasks")
+            page.fill("input[name=email]", "casey@example.com")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{live_server}/tasks")
+            expect(page.locator("#my-counts")).to_contain_text("1 overdue")
+            row = page.locator("#tasks tbody tr.overdue")
+            expect(row).to_contain_text("Call Wile about the renewal")
+            row.locator("input[name=outcome]").fill("Renewal agreed for two years")
+            row.locator("text=Done").click()
+            expect(page.locator("#tasks tbody")).to_contain_text("Nothing here.")
+            page.goto(f"{live_server}/accounts")
+            page.click("text=Acme Rockets")
+            expect(page.locator("#timeline")).to_contain_text(
+                "Task done: Call Wile about the renewal"
+            )
+            expect(page.locator("#timeline")).to_contain_text("Renewal agreed for two years")
+
+            page.goto(f"{live_server}/playbooks")
+            page.click("text=Health turned red")
+            page.click("#dry-run button[type=submit]")
+            expect(page.locator("#fired-count")).to_contain_text("0 firings")
         finally:
             browser.close()
