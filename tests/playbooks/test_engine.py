@@ -375,3 +375,26 @@ def test_chat_steps_post_through_a_job(session: Session, settings: Settings) -> 
         assert received == [{"text": "Acme is enterprise"}] * 2
     finally:
         server.shutdown()
+
+
+def test_stage_steps_move_the_account_and_say_so(session: Session) -> None:
+    from boomerang.accounts.models import Stage
+    from boomerang.timeline.models import TimelineEntry
+
+    acc = make_account(session, name="Acme", tier="enterprise")
+    _store(
+        session,
+        "name: promote\ntitle: Promote\ntrigger: {condition: \"tier = 'enterprise'\"}\n"
+        "steps:\n  - stage: {to: adoption}\n",
+    )
+    assert _run(session, T0, dry_run=True).fired[0].actions == ["move to stage adoption"]
+    _run(session, T0)
+    assert session.get(Account, acc.id).stage is Stage.adoption  # type: ignore[union-attr]
+    entry = session.scalars(select(TimelineEntry).where(TimelineEntry.account_id == acc.id)).one()
+    assert entry.subject == "Stage: onboarding -> adoption" and "promote" in entry.body
+    with pytest.raises(Exception, match="steps\\[0\\]\\.stage\\.to"):
+        definition.parse(
+            "name: x\ntitle: X\ntrigger: {condition: \"tier = 'a'\"}\n"
+            "steps:\n  - stage: {to: heaven}\n",
+            origin="x",
+        )

@@ -18,6 +18,7 @@ steps:
            assignee: owner}        # owner, manager, {user: EMAIL}, {team: NAME}
   - email: {to: [champion], subject: "...", text: "...", html: "...", approval: false}
   - chat: {text: "{{ account.name }} needs a look"}   # Slack-compatible webhook
+  - stage: {to: adoption}          # the journey stage, noted on the timeline
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
   - stop: {}
@@ -167,6 +168,12 @@ class ChatStep(_Strict):
     _t = field_validator("text")(_check_template)
 
 
+class StageStep(_Strict):
+    """Move the account to a journey stage (written on its timeline)."""
+
+    to: Literal["onboarding", "adoption", "performance", "transformation", "advocacy", "churned"]
+
+
 class WaitStep(_Strict):
     days: int = Field(ge=1, le=365)
 
@@ -181,6 +188,7 @@ class Step(_Strict):
     task: TaskStep | None = None
     email: EmailStep | None = None
     chat: ChatStep | None = None
+    stage: StageStep | None = None
     wait: WaitStep | None = None
     branch: BranchStep | None = None
     stop: dict[str, Any] | None = None
@@ -189,12 +197,12 @@ class Step(_Strict):
     def _one(self) -> Step:
         given = [
             k
-            for k in ("task", "email", "chat", "wait", "branch", "stop")
+            for k in ("task", "email", "chat", "stage", "wait", "branch", "stop")
             if getattr(self, k) is not None
         ]
         if len(given) != 1:
             raise ValueError(
-                "a step is exactly one of task, email, chat, wait, branch, stop"
+                "a step is exactly one of task, email, chat, stage, wait, branch, stop"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
@@ -224,7 +232,7 @@ class Op:
     when ``condition`` is false) or ``jump``."""
 
     kind: str
-    step: TaskStep | EmailStep | ChatStep | WaitStep | None = None
+    step: TaskStep | EmailStep | ChatStep | StageStep | WaitStep | None = None
     condition: str | None = None
     target: int = -1
 
@@ -263,6 +271,8 @@ def compile_steps(steps: list[Step]) -> list[Op]:
                 program.append(Op("email", step=s.email))
             elif s.chat is not None:
                 program.append(Op("chat", step=s.chat))
+            elif s.stage is not None:
+                program.append(Op("stage", step=s.stage))
             elif s.wait is not None:
                 program.append(Op("wait", step=s.wait))
             else:

@@ -34,7 +34,7 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink
+from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink, Stage
 from boomerang.analytics.source import EventSource
 from boomerang.billing.models import Invoice
 from boomerang.config import Settings
@@ -58,6 +58,8 @@ from boomerang.support.models import Ticket, TicketPriority
 from boomerang.surveys.models import SurveyKind, SurveyResponse
 from boomerang.tasks import service as tasks_service
 from boomerang.tasks.models import Task, TaskStatus
+from boomerang.timeline import service as timeline_service
+from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role, User
 
 ALL = "*"  # the PlaybookState row of the global pause switch
@@ -641,6 +643,20 @@ def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
             elif op.kind == "chat":
                 assert isinstance(op.step, ChatStep)
                 log.append({"at": at, "step": run.position, **_chat(ctx, run, op.step, account)})
+            elif op.kind == "stage":
+                assert isinstance(op.step, definition.StageStep)
+                before = account.stage.value
+                if before != op.step.to:
+                    account.stage = Stage(op.step.to)
+                    timeline_service.create(
+                        session=ctx.session,
+                        account=account,
+                        kind=EntryKind.system,
+                        subject=f"Stage: {before} -> {op.step.to}",
+                        body=f"Moved by playbook {run.playbook} ({run.reason.get('why', '')})",
+                        occurred_at=ctx.now,
+                    )
+                log.append({"at": at, "step": run.position, "stage": [before, op.step.to]})
             elif op.kind == "wait":
                 assert isinstance(op.step, definition.WaitStep)
                 run.position += 1
@@ -743,6 +759,9 @@ def describe(item: InForce, values: dict[str, Any]) -> list[str]:
                 out.append(f"post to chat: {_render(op.step.text, values)}")
             except Invalid as exc:
                 out.append(f"post to chat (template error: {exc.message})")
+        elif op.kind == "stage":
+            assert isinstance(op.step, definition.StageStep)
+            out.append(f"move to stage {op.step.to}")
         elif op.kind == "wait":
             assert isinstance(op.step, definition.WaitStep)
             out.append(f"wait {op.step.days} days")
