@@ -23,6 +23,7 @@ would have done.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from jinja2 import Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -473,9 +475,15 @@ def held_out(name: str, account_id: str, reason_key: str, share: float) -> bool:
 # -- executing runs ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)
+def _template(text: str) -> Template:
+    """Compiled once per text (compiling costs far more than rendering)."""
+    return definition.TEMPLATES.from_string(text)
+
+
 def _render(text: str, values: dict[str, Any]) -> str:
     try:
-        return definition.TEMPLATES.from_string(text).render(**values)
+        return _template(text).render(**values)
     except Exception as exc:  # a template's own error, said in the run log
         raise Invalid(f"template: {exc}") from None
 
