@@ -21,6 +21,8 @@ from boomerang.churn import views as churn_views
 from boomerang.config import Environment, Settings, get_settings
 from boomerang.datasources import views as datasources_views
 from boomerang.db import engine_from_settings, session_factory, utcnow
+from boomerang.escalations import api as escalations_api
+from boomerang.escalations import views as escalations_views
 from boomerang.events.store import EventStore
 from boomerang.health import api as health_api
 from boomerang.health import views as health_views
@@ -136,6 +138,8 @@ def create_app(
     app.include_router(playbooks_api.router)
     app.include_router(playbooks_views.router)
     app.include_router(tasks_views.router)
+    app.include_router(escalations_api.router)
+    app.include_router(escalations_views.router)
     app.include_router(ingest_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(datasources_views.router)

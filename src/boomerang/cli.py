@@ -24,6 +24,7 @@ from boomerang.clv import accounts_cli as clv_accounts_cli
 from boomerang.clv import cli as clv_cli
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
+from boomerang.escalations import cli as escalations_cli
 from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
@@ -67,6 +68,7 @@ app.add_typer(churn_cli.app, name="churn")
 app.add_typer(mail_cli.outbox_app, name="outbox")
 app.add_typer(mail_cli.email_app, name="email")
 app.add_typer(playbooks_cli.app, name="playbooks")
+app.add_typer(escalations_cli.app, name="escalations")
 app.command("worker")(jobs_cli.worker)
 app.add_typer(jobs_cli.app, name="jobs")
 

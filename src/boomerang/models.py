@@ -4,6 +4,7 @@ from boomerang.accounts.models import Account, Contact, ContactRoleLink
 from boomerang.billing.models import Invoice, Subscription
 from boomerang.churn.models import ChurnModel, ChurnPrediction
 from boomerang.clv.tables import AccountValue
+from boomerang.escalations.models import Escalation, EscalationContact, EscalationPerson
 from boomerang.health.models import (
     HealthMeasure,
     HealthOverride,
@@ -33,6 +34,9 @@ __all__ = [
     "ChurnPrediction",
     "Contact",
     "ContactRoleLink",
+    "Escalation",
+    "EscalationContact",
+    "EscalationPerson",
     "FxRate",
     "HealthMeasure",
     "HealthOverride",

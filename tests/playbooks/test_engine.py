@@ -398,3 +398,22 @@ def test_stage_steps_move_the_account_and_say_so(session: Session) -> None:
             "steps:\n  - stage: {to: heaven}\n",
             origin="x",
         )
+
+
+def test_escalate_steps_open_an_escalation(session: Session) -> None:
+    from boomerang.escalations.models import Escalation, Level
+
+    owner = make_user(session)
+    acc = make_account(session, name="Acme", tier="enterprise", owner=owner)
+    _store(
+        session,
+        "name: alarm\ntitle: Alarm\ntrigger: {condition: \"tier = 'enterprise'\"}\n"
+        'steps:\n  - escalate: {problem: "{{ account.name }} is stuck", severity: 1, '
+        "mission_critical: true, level: account_manager}\n",
+    )
+    _run(session, T0)
+    opened = session.scalars(select(Escalation).where(Escalation.account_id == acc.id)).one()
+    assert opened.problem == "Acme is stuck" and opened.level is Level.account_manager
+    assert opened.source == "playbook:alarm" and opened.mission_critical
+    run = session.scalars(select(PlaybookRun)).one()
+    assert run.status is RunStatus.done and run.log[0]["escalation"] == opened.id

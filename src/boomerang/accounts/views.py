@@ -16,6 +16,7 @@ from boomerang.billing import service as billing_service
 from boomerang.churn import service as churn_service
 from boomerang.clv import valuation
 from boomerang.errors import Invalid
+from boomerang.escalations import service as escalations_service
 from boomerang.health import service as health_service
 from boomerang.journey import service as journey_service
 from boomerang.metrics import revenue
@@ -149,6 +150,9 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
                 filters=tasks_service.Filters(account_id=account.id),
                 today=today,
                 limit=20,
+            ),
+            "escalations": escalations_service.list_escalations(
+                session, account_id=account.id, limit=20
             ),
             "arr_moves_error": arr_moves_error,
             "reporting_currency": currency,

@@ -26,6 +26,7 @@ from boomerang.accounts.models import Account, Contact, ContactRole, ContactRole
 from boomerang.analytics.queries import run_table
 from boomerang.analytics.source import Events
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
+from boomerang.escalations.models import Escalation, EscalationStatus
 from boomerang.health.scorecard import Measure, MeasureKind
 from boomerang.support.models import Ticket, TicketStatus
 from boomerang.surveys.models import SCALES as SURVEY_SCALES
@@ -209,6 +210,8 @@ def _compute_one(
             return np.full(len(accounts), np.nan)  # a CSM's override gives the score
         case MeasureKind.survey_sentiment:
             return _survey_sentiment(m, session, accounts)
+        case MeasureKind.open_escalations:
+            return _open_escalations(session, accounts)
     raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
 
 
@@ -290,6 +293,29 @@ def _support_burden(session: Session, accounts: Population) -> FloatArray:
     stmt = select(Ticket.account_id, func.sum(weight)).where(open_then).group_by(Ticket.account_id)
     burden = {a: float(n) for a, n in session.connection().execute(stmt).all()}
     return np.array([burden.get(i, 0.0) for i in accounts.ids])
+
+
+def _open_escalations(session: Session, accounts: Population) -> FloatArray:
+    """Escalations open at the end of the day, each weighted like a ticket of its severity
+    (:data:`SEVERITY_WEIGHTS`), a mission-critical one counting double."""
+    end = accounts.end
+    weight = case(
+        *((Escalation.severity == s, w) for s, w in SEVERITY_WEIGHTS.items()), else_=1.0
+    ) * case((Escalation.mission_critical.is_(True), 2.0), else_=1.0)
+    open_then = and_(
+        Escalation.opened_at < end,
+        or_(
+            Escalation.resolved_at >= end,
+            and_(Escalation.resolved_at.is_(None), Escalation.status == EscalationStatus.open),
+        ),
+    )
+    stmt = (
+        select(Escalation.account_id, func.sum(weight))
+        .where(open_then)
+        .group_by(Escalation.account_id)
+    )
+    weighed = {a: float(n) for a, n in session.connection().execute(stmt).all()}
+    return np.array([weighed.get(i, 0.0) for i in accounts.ids])
 
 
 def _billing_overdue(session: Session, accounts: Population) -> FloatArray:

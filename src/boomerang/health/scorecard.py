@@ -42,6 +42,7 @@ class MeasureKind(StrEnum):
     peer_percentile = "peer_percentile"  # percentile of measure `of` among `peers`
     manual = "manual"  # no data: set by a CSM with an override (CSM sentiment)
     survey_sentiment = "survey_sentiment"  # latest NPS/CSAT/CES answer, fading with age
+    open_escalations = "open_escalations"  # open escalations by severity, critical x2
 
 
 class Band(_Strict):

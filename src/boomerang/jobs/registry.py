@@ -36,6 +36,7 @@ MODULES: tuple[str, ...] = (
     "boomerang.health.schedule",
     "boomerang.mail.jobs",
     "boomerang.playbooks.jobs",
+    "boomerang.escalations.jobs",
 )
 """Every module that registers handlers or periodic jobs; add yours here."""
 

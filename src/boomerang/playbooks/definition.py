@@ -19,6 +19,7 @@ steps:
   - email: {to: [champion], subject: "...", text: "...", html: "...", approval: false}
   - chat: {text: "{{ account.name }} needs a look"}   # Slack-compatible webhook
   - stage: {to: adoption}          # the journey stage, noted on the timeline
+  - escalate: {problem: "...", severity: 1, mission_critical: true}
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
   - stop: {}
@@ -174,6 +175,17 @@ class StageStep(_Strict):
     to: Literal["onboarding", "adoption", "performance", "transformation", "advocacy", "churned"]
 
 
+class EscalateStep(_Strict):
+    """Open an escalation (see Escalations) for the account."""
+
+    problem: str = Field(min_length=1, max_length=2000)
+    severity: int = Field(default=2, ge=1, le=4)
+    mission_critical: bool = False
+    level: Literal["support", "account_manager", "executive"] = "support"
+
+    _t = field_validator("problem")(_check_template)
+
+
 class WaitStep(_Strict):
     days: int = Field(ge=1, le=365)
 
@@ -189,6 +201,7 @@ class Step(_Strict):
     email: EmailStep | None = None
     chat: ChatStep | None = None
     stage: StageStep | None = None
+    escalate: EscalateStep | None = None
     wait: WaitStep | None = None
     branch: BranchStep | None = None
     stop: dict[str, Any] | None = None
@@ -197,12 +210,12 @@ class Step(_Strict):
     def _one(self) -> Step:
         given = [
             k
-            for k in ("task", "email", "chat", "stage", "wait", "branch", "stop")
+            for k in ("task", "email", "chat", "stage", "escalate", "wait", "branch", "stop")
             if getattr(self, k) is not None
         ]
         if len(given) != 1:
             raise ValueError(
-                "a step is exactly one of task, email, chat, stage, wait, branch, stop"
+                "a step is exactly one of task, email, chat, stage, escalate, wait, branch, stop"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
@@ -232,7 +245,7 @@ class Op:
     when ``condition`` is false) or ``jump``."""
 
     kind: str
-    step: TaskStep | EmailStep | ChatStep | StageStep | WaitStep | None = None
+    step: TaskStep | EmailStep | ChatStep | StageStep | EscalateStep | WaitStep | None = None
     condition: str | None = None
     target: int = -1
 
@@ -273,6 +286,8 @@ def compile_steps(steps: list[Step]) -> list[Op]:
                 program.append(Op("chat", step=s.chat))
             elif s.stage is not None:
                 program.append(Op("stage", step=s.stage))
+            elif s.escalate is not None:
+                program.append(Op("escalate", step=s.escalate))
             elif s.wait is not None:
                 program.append(Op("wait", step=s.wait))
             else:

@@ -665,6 +665,23 @@ def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
                         occurred_at=ctx.now,
                     )
                 log.append({"at": at, "step": run.position, "stage": [before, op.step.to]})
+            elif op.kind == "escalate":
+                assert isinstance(op.step, definition.EscalateStep)
+                from boomerang.escalations import service as escalations
+                from boomerang.escalations.models import Level
+
+                opened = escalations.open_escalation(
+                    ctx.session,
+                    account=account,
+                    problem=_render(op.step.problem, _values(ctx, account, run.reason)),
+                    severity=op.step.severity,
+                    mission_critical=op.step.mission_critical,
+                    source=f"playbook:{run.playbook}",
+                    level=Level(op.step.level),
+                    settings=ctx.settings,
+                    now=ctx.now,
+                )
+                log.append({"at": at, "step": run.position, "escalation": opened.id})
             elif op.kind == "wait":
                 assert isinstance(op.step, definition.WaitStep)
                 run.position += 1
@@ -770,6 +787,9 @@ def describe(item: InForce, values: dict[str, Any]) -> list[str]:
         elif op.kind == "stage":
             assert isinstance(op.step, definition.StageStep)
             out.append(f"move to stage {op.step.to}")
+        elif op.kind == "escalate":
+            assert isinstance(op.step, definition.EscalateStep)
+            out.append(f"open a severity {op.step.severity} escalation ({op.step.level})")
         elif op.kind == "wait":
             assert isinstance(op.step, definition.WaitStep)
             out.append(f"wait {op.step.days} days")

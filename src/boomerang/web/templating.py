@@ -22,6 +22,7 @@ TEMPLATE_DIRS = [
     PACKAGE / "accounts" / "templates",
     PACKAGE / "churn" / "templates",
     PACKAGE / "datasources" / "templates",
+    PACKAGE / "escalations" / "templates",
     PACKAGE / "health" / "templates",
     PACKAGE / "jobs" / "templates",
     PACKAGE / "lab" / "templates",
@@ -43,6 +44,7 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("Accounts", "/accounts"),
     NavItem("Tasks", "/tasks"),
+    NavItem("Escalations", "/escalations"),
     NavItem("Health", "/health"),
     NavItem("Segments", "/segments"),
     NavItem("Playbooks", "/playbooks"),

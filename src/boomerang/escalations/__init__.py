@@ -1,0 +1,1 @@
+"""Escalations: a customer problem moved up support, account manager and executive."""
