@@ -212,8 +212,9 @@ class LoadedScorecard(BaseModel):
         return hashlib.sha256(self.source.encode()).hexdigest()
 
 
-def parse(text: str, *, origin: str) -> LoadedScorecard:
-    """Validate YAML ``text``; Invalid naming ``origin``, the line and the field at fault."""
+def load_yaml(text: str, *, origin: str) -> tuple[Any, Any]:
+    """The YAML document's node tree (for line numbers) and its data; Invalid naming
+    ``origin`` and the line when it is not valid YAML."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -222,6 +223,12 @@ def parse(text: str, *, origin: str) -> LoadedScorecard:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise Invalid(f"{origin}{where}: not valid YAML ({problem})") from None
+    return node, data
+
+
+def parse(text: str, *, origin: str) -> LoadedScorecard:
+    """Validate YAML ``text``; Invalid naming ``origin``, the line and the field at fault."""
+    node, data = load_yaml(text, origin=origin)
     if not isinstance(data, dict):
         raise Invalid(f"{origin}: a scorecard is a mapping with name, categories and colours")
     try:

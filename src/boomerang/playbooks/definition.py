@@ -34,13 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from boomerang.errors import Invalid
-from boomerang.health.scorecard import _dotted, _line_of
+from boomerang.health.scorecard import _dotted, _line_of, load_yaml
 from boomerang.tasks.models import Priority, TaskType
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,79}$"
@@ -299,14 +298,7 @@ def compile_steps(steps: list[Step]) -> list[Op]:
 
 def parse(text: str, *, origin: str) -> Loaded:
     """Validate YAML ``text``; Invalid naming ``origin``, the line and the field at fault."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise Invalid(f"{origin}{where}: not valid YAML ({problem})") from None
+    node, data = load_yaml(text, origin=origin)
     if not isinstance(data, dict):
         raise Invalid(f"{origin}: a playbook is a mapping with name, title, trigger and steps")
     try:
