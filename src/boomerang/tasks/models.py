@@ -30,9 +30,6 @@ class Priority(StrEnum):
     urgent = "urgent"
 
 
-PRIORITY_ORDER = {Priority.urgent: 0, Priority.high: 1, Priority.normal: 2, Priority.low: 3}
-
-
 class TaskStatus(StrEnum):
     open = "open"
     snoozed = "snoozed"
