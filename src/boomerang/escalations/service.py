@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +43,7 @@ from boomerang.tasks.models import Priority, Task, TaskType
 from boomerang.timeline import service as timeline_service
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import User
+from boomerang.webhooks import outbound
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +294,28 @@ def open_escalation(
         when=when,
     )
     _notify(session, escalation, by=opened_by, settings=settings, when=when)
+    outbound.emit(session, "escalation.opened", _event(escalation), now=when)
     session.flush()
     return escalation
+
+
+def _event(escalation: Escalation) -> dict[str, Any]:
+    """The escalation as outbound webhooks carry it."""
+    return {
+        "escalation": {
+            "id": escalation.id,
+            "severity": escalation.severity,
+            "mission_critical": escalation.mission_critical,
+            "problem": escalation.problem,
+            "status": escalation.status.value,
+            "level": escalation.level.value,
+            "owner_id": escalation.level_owner.id if escalation.level_owner else None,
+            "due_at": escalation.due_at.isoformat() if escalation.due_at else None,
+            "source": escalation.source,
+            "resolution": escalation.resolution,
+        },
+        "account": outbound.account_data(escalation.account),
+    }
 
 
 def escalate(
@@ -333,6 +355,7 @@ def escalate(
         when=when,
     )
     _notify(session, escalation, by=by, settings=settings, when=when)
+    outbound.emit(session, "escalation.moved_up", _event(escalation), now=when)
     session.flush()
     return escalation
 
@@ -478,6 +501,7 @@ def resolve(
         author=by,
         when=when,
     )
+    outbound.emit(session, "escalation.resolved", _event(escalation), now=when)
     session.flush()
     return escalation
 

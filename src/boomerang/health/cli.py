@@ -148,7 +148,7 @@ def show(
     if explained.override:
         o = explained.override
         console.print(
-            f"overridden to {o.score:g} until {o.expires_at:%Y-%m-%d}: {o.reason}",
+            f"overridden to {o.score or 0:g} until {o.expires_at:%Y-%m-%d}: {o.reason}",
             highlight=False,
         )
     table = Table("category", "measure", "raw", "score", "weight", "points", "change")

@@ -74,7 +74,10 @@ class HealthOverride(Base):
     )
     scorecard: Mapped[str] = mapped_column(String(100), default="default")
     measure_key: Mapped[str | None] = mapped_column(String(100))  # None: the whole score
-    score: Mapped[float] = mapped_column(Float)
+    # A score override has ``score``; a vector override (a playbook's ``vector`` step, or a
+    # CSM) has ``vector`` instead and applies to the success vector only.
+    score: Mapped[float | None] = mapped_column(Float)
+    vector: Mapped[str | None] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text)
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -89,11 +89,13 @@ def compute(
     on_measures = {
         (row_of[o.account_id], column_of[o.measure_key]): o
         for o in active
-        if o.measure_key is not None and o.measure_key in column_of
+        if o.measure_key is not None and o.measure_key in column_of and o.score is not None
     }
-    on_totals = {row_of[o.account_id]: o for o in active if o.measure_key is None}
+    on_totals = {
+        row_of[o.account_id]: o for o in active if o.measure_key is None and o.score is not None
+    }
     result = (
-        scoring.rollup(card, raw, {cell: o.score for cell, o in on_measures.items()})
+        scoring.rollup(card, raw, {cell: o.score or 0.0 for cell, o in on_measures.items()})
         if len(accounts)
         else None
     )
@@ -110,7 +112,7 @@ def compute(
         run = secrets.token_hex(6)
         ids = [f"hs_{run}{i:08x}" for i in range(len(accounts))]
         for i, o in on_totals.items():
-            result.total[i] = o.score
+            result.total[i] = o.score or 0.0
         totals = _nullable(np.round(result.total, 2))
         colour_of = [card.colours.of(total) for total in totals]
         colours.update(colour_of)
@@ -264,10 +266,16 @@ MAX_OVERRIDE_DAYS = 365
 
 
 def active_overrides(
-    *, session: Session, scorecard: str, as_of: date, account_ids: list[str] | None = None
+    *,
+    session: Session,
+    scorecard: str,
+    as_of: date,
+    account_ids: list[str] | None = None,
+    vectors: bool = False,
 ) -> list[HealthOverride]:
     """Overrides in force on ``as_of``: made by then, not expired or revoked by then; the
-    newest wins for the same account and measure."""
+    newest wins for the same account and measure. Score overrides, or with ``vectors``
+    the vector overrides."""
     start = datetime.combine(as_of, datetime.min.time(), tzinfo=UTC)
     end = start + timedelta(days=1)
     stmt = (
@@ -277,6 +285,7 @@ def active_overrides(
             HealthOverride.created_at < end,
             HealthOverride.expires_at > start,
             (HealthOverride.revoked_at.is_(None)) | (HealthOverride.revoked_at >= end),
+            HealthOverride.vector.is_not(None) if vectors else HealthOverride.vector.is_(None),
         )
         .order_by(HealthOverride.created_at)
     )
@@ -329,6 +338,52 @@ def create_override(
             kind=EntryKind.system,
             author_id=author.id if author else None,
             subject=f"Health override: {what} set to {score:g}",
+            body=f"{override.reason} (until {override.expires_at:%Y-%m-%d})",
+            occurred_at=now,
+        )
+    )
+    session.flush()
+    return override
+
+
+def override_vector(
+    *,
+    session: Session,
+    account: Account,
+    vector: str,
+    reason: str,
+    author: User | None,
+    days: int = 30,
+    scorecard_name: str = "default",
+    now: datetime | None = None,
+) -> HealthOverride:
+    """Set the account's success vector for ``days`` whatever the rules say (applied from
+    the next computation), noted on the timeline."""
+    if vector not in ("positive", "neutral", "negative"):
+        raise Invalid("vector: one of positive, neutral, negative")
+    if not reason.strip():
+        raise Invalid("reason: say why the vector is overridden")
+    if not 1 <= days <= MAX_OVERRIDE_DAYS:
+        raise Invalid(f"days: between 1 and {MAX_OVERRIDE_DAYS}")
+    now = now or datetime.now(UTC)
+    override = HealthOverride(
+        account_id=account.id,
+        scorecard=scorecard_name,
+        measure_key=None,
+        score=None,
+        vector=vector,
+        reason=reason.strip()[:2000],
+        author_id=author.id if author else None,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    session.add(override)
+    session.add(
+        TimelineEntry(
+            account_id=account.id,
+            kind=EntryKind.system,
+            author_id=author.id if author else None,
+            subject=f"Success vector set to {vector}",
             body=f"{override.reason} (until {override.expires_at:%Y-%m-%d})",
             occurred_at=now,
         )

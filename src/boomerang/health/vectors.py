@@ -108,6 +108,11 @@ def assign(
         for rule in rules.rules:
             for account_id in ev.members(rule.when):
                 vector.setdefault(account_id, (rule.vector, rule.name))
+    from boomerang.health.service import active_overrides
+
+    for o in active_overrides(session=session, scorecard=scorecard, as_of=as_of, vectors=True):
+        if o.vector is not None:  # a person's or a playbook's word wins over the rules
+            vector[o.account_id] = (o.vector, f"override: {o.reason}"[:200])
     previous = _previous_vectors(session=session, as_of=as_of, scorecard=scorecard)
     connection = session.connection()
     counts = {"positive": 0, "neutral": 0, "negative": 0}

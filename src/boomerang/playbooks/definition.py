@@ -8,7 +8,8 @@ trigger:                           # exactly one kind
   condition: "colour = 'red'"      # data: fires when an account starts matching
   # segment: {enters: "Enterprise at risk"}    (or leaves:)
   # event: {kind: nps_detractor}  (ticket_urgent, invoice_overdue, champion_left,
-  #                                product_event with name:)
+  #                                product_event with name:, webhook with source: and
+  #                                optionally type: "usage.*")
   # date: {field: renewal_date, days_before: 120}   (or created_at with days_after:)
 conditions: "tier != 'smb'"        # optional: over the same account facts as segments
 cooldown_days: 30                  # no new run for an account within N days of the last
@@ -20,6 +21,10 @@ steps:
   - chat: {text: "{{ account.name }} needs a look"}   # Slack-compatible webhook
   - stage: {to: adoption}          # the journey stage, noted on the timeline
   - escalate: {problem: "...", severity: 1, mission_critical: true}
+  - vector: {to: negative, reason: "...", days: 30}   # overrides the computed vector
+  - segment: {add: "Watch list"}   # (or remove:) a list segment: members by hand/playbook
+  - review: {in_days: 14}          # schedule a business review (see Business reviews)
+  - webhook: {type: account.at_risk, endpoint: crm}  # a signed event to other systems
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
   - stop: {}
@@ -49,6 +54,7 @@ EVENT_KINDS = (
     "invoice_overdue",
     "champion_left",
     "product_event",
+    "webhook",
 )
 CONTACT_ROLES = ("champion", "sponsor", "decision_maker", "admin", "user")
 TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -79,14 +85,26 @@ class SegmentTrigger(_Strict):
 
 class EventTrigger(_Strict):
     kind: Literal[
-        "nps_detractor", "ticket_urgent", "invoice_overdue", "champion_left", "product_event"
+        "nps_detractor",
+        "ticket_urgent",
+        "invoice_overdue",
+        "champion_left",
+        "product_event",
+        "webhook",
     ]
     name: str | None = Field(default=None, max_length=200)  # the tracked event, product_event
+    # webhook: the inbound source's name and (optional) the delivery type or a pattern
+    source: str | None = Field(default=None, max_length=64)
+    type: str | None = Field(default=None, max_length=100, pattern=r"^[a-z*][a-z0-9_.*-]*$")
 
     @model_validator(mode="after")
     def _named(self) -> EventTrigger:
         if self.kind == "product_event" and not self.name:
             raise ValueError("product_event needs name: the tracked event's name")
+        if self.kind == "webhook" and not self.source:
+            raise ValueError("webhook needs source: the inbound webhook source's name")
+        if self.kind != "webhook" and (self.source or self.type):
+            raise ValueError("source and type belong to kind: webhook")
         return self
 
 
@@ -185,6 +203,47 @@ class EscalateStep(_Strict):
     _t = field_validator("problem")(_check_template)
 
 
+class VectorStep(_Strict):
+    """Override the account's success vector for ``days`` (the computed one returns after)."""
+
+    to: Literal["positive", "neutral", "negative"]
+    reason: str = Field(default="", max_length=2000)
+    days: int = Field(default=30, ge=1, le=365)
+
+    _t = field_validator("reason")(_check_template)
+
+
+class SegmentStep(_Strict):
+    """Add the account to, or remove it from, a list segment (one without a condition)."""
+
+    add: str | None = Field(default=None, min_length=1, max_length=100)
+    remove: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _one(self) -> SegmentStep:
+        if (self.add is None) == (self.remove is None):
+            raise ValueError("give exactly one of add or remove")
+        return self
+
+    @property
+    def segment(self) -> str:
+        return self.add or self.remove or ""
+
+
+class ReviewStep(_Strict):
+    """Schedule a business review for the account, due in ``in_days`` days."""
+
+    in_days: int = Field(default=14, ge=0, le=365)
+
+
+class WebhookStep(_Strict):
+    """Send a signed event of ``type`` to the outbound endpoints subscribed to it (only to
+    ``endpoint`` when named)."""
+
+    type: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,99}$")
+    endpoint: str | None = Field(default=None, max_length=64)
+
+
 class WaitStep(_Strict):
     days: int = Field(ge=1, le=365)
 
@@ -195,26 +254,42 @@ class BranchStep(_Strict):
     else_: list[Step] = Field(default_factory=list, alias="else")
 
 
+STEP_KINDS = (
+    "task",
+    "email",
+    "chat",
+    "stage",
+    "escalate",
+    "vector",
+    "segment",
+    "review",
+    "webhook",
+    "wait",
+    "branch",
+    "stop",
+)
+
+
 class Step(_Strict):
     task: TaskStep | None = None
     email: EmailStep | None = None
     chat: ChatStep | None = None
     stage: StageStep | None = None
     escalate: EscalateStep | None = None
+    vector: VectorStep | None = None
+    segment: SegmentStep | None = None
+    review: ReviewStep | None = None
+    webhook: WebhookStep | None = None
     wait: WaitStep | None = None
     branch: BranchStep | None = None
     stop: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Step:
-        given = [
-            k
-            for k in ("task", "email", "chat", "stage", "escalate", "wait", "branch", "stop")
-            if getattr(self, k) is not None
-        ]
+        given = [k for k in STEP_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a step is exactly one of task, email, chat, stage, escalate, wait, branch, stop"
+                f"a step is exactly one of {', '.join(STEP_KINDS)}"
                 + (f" (got {', '.join(given)})" if given else "")
             )
         return self
@@ -244,7 +319,19 @@ class Op:
     when ``condition`` is false) or ``jump``."""
 
     kind: str
-    step: TaskStep | EmailStep | ChatStep | StageStep | EscalateStep | WaitStep | None = None
+    step: (
+        TaskStep
+        | EmailStep
+        | ChatStep
+        | StageStep
+        | EscalateStep
+        | VectorStep
+        | SegmentStep
+        | ReviewStep
+        | WebhookStep
+        | WaitStep
+        | None
+    ) = None
     condition: str | None = None
     target: int = -1
 
@@ -287,6 +374,14 @@ def compile_steps(steps: list[Step]) -> list[Op]:
                 program.append(Op("stage", step=s.stage))
             elif s.escalate is not None:
                 program.append(Op("escalate", step=s.escalate))
+            elif s.vector is not None:
+                program.append(Op("vector", step=s.vector))
+            elif s.segment is not None:
+                program.append(Op("segment", step=s.segment))
+            elif s.review is not None:
+                program.append(Op("review", step=s.review))
+            elif s.webhook is not None:
+                program.append(Op("webhook", step=s.webhook))
             elif s.wait is not None:
                 program.append(Op("wait", step=s.wait))
             else:

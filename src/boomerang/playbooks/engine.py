@@ -63,6 +63,7 @@ from boomerang.tasks.models import Task, TaskStatus
 from boomerang.timeline import service as timeline_service
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role, User
+from boomerang.webhooks import outbound
 
 ALL = "*"  # the PlaybookState row of the global pause switch
 
@@ -349,8 +350,51 @@ def _events(ctx: Context, event: definition.EventTrigger, since: datetime) -> li
                 Candidate(str(a), f"contact:{i}", {"why": f"champion {n} unsubscribed"})
                 for i, a, n in champions
             ]
+        case "webhook":
+            return _webhooks(ctx, event, since)
         case _:  # product_event
             return _product_events(ctx, event.name or "", since)
+
+
+def _webhooks(ctx: Context, event: definition.EventTrigger, since: datetime) -> list[Candidate]:
+    """Deliveries of the inbound source ``event.source`` (of ``event.type``, a pattern)
+    applied since the last evaluation, about a known account."""
+    from boomerang.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSource
+    from boomerang.webhooks.outbound import matches
+
+    source_id = ctx.session.scalar(
+        select(WebhookSource.id).where(WebhookSource.name == event.source)
+    )
+    if source_id is None:
+        raise Invalid(f"no inbound webhook source named {event.source!r}")
+    rows = ctx.session.execute(
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.account_id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.event_type,
+            WebhookDelivery.data,
+        ).where(
+            WebhookDelivery.source_id == source_id,
+            WebhookDelivery.status == DeliveryStatus.applied,
+            WebhookDelivery.account_id.is_not(None),
+            WebhookDelivery.received_at > since,
+            WebhookDelivery.received_at <= ctx.now,
+        )
+    ).all()
+    return [
+        Candidate(
+            str(account_id),
+            f"webhook:{delivery_id}",
+            {
+                "why": f"{event_type} from {event.source} ({event_id})"[:300],
+                "event_type": event_type,
+                "data": data or {},
+            },
+        )
+        for delivery_id, account_id, event_id, event_type, data in rows
+        if event.type is None or matches([event.type], event_type)
+    ]
 
 
 def _product_events(ctx: Context, name: str, since: datetime) -> list[Candidate]:
@@ -626,6 +670,26 @@ def _chat(ctx: Context, run: PlaybookRun, step: ChatStep, account: Account) -> d
     return {"chat": job.id if job else None, "text": text}
 
 
+def _review(
+    ctx: Context, run: PlaybookRun, step: definition.ReviewStep, account: Account
+) -> dict[str, Any]:
+    """Schedule a business review through the reviews domain."""
+    from boomerang.errors import BoomerangError
+    from boomerang.reviews import service as reviews_service
+
+    try:
+        review = reviews_service.schedule(
+            session=ctx.session,
+            account=account,
+            due=ctx.today + timedelta(days=step.in_days),
+            source=f"playbook:{run.playbook}",
+            today=ctx.today,
+        )
+    except BoomerangError as exc:  # a held review of that period, a churned account ...
+        raise Invalid(f"review: {exc.message}") from None
+    return {"review": review.id}
+
+
 def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
     """Execute ``run`` from its position until a wait, a stop or the end."""
     account = ctx.account(run.account_id)
@@ -682,6 +746,60 @@ def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
                     now=ctx.now,
                 )
                 log.append({"at": at, "step": run.position, "escalation": opened.id})
+            elif op.kind == "vector":
+                assert isinstance(op.step, definition.VectorStep)
+                from boomerang.health import service as health_service
+
+                reason = _render(op.step.reason, _values(ctx, account, run.reason)) or (
+                    f"playbook {run.playbook}: {run.reason.get('why', '')}"
+                )
+                override = health_service.override_vector(
+                    session=ctx.session,
+                    account=account,
+                    vector=op.step.to,
+                    reason=reason,
+                    author=None,
+                    days=op.step.days,
+                    now=ctx.now,
+                )
+                log.append(
+                    {"at": at, "step": run.position, "vector": op.step.to, "override": override.id}
+                )
+            elif op.kind == "segment":
+                assert isinstance(op.step, definition.SegmentStep)
+                from boomerang.segments import service as segments_service
+
+                segment = segments_service.get(session=ctx.session, ref=op.step.segment)
+                change = (
+                    segments_service.add_member if op.step.add else segments_service.remove_member
+                )
+                changed = change(
+                    session=ctx.session, segment=segment, account_id=account.id, now=ctx.now
+                )
+                verb = "add" if op.step.add else "remove"
+                log.append({"at": at, "step": run.position, verb: segment.name, "changed": changed})
+            elif op.kind == "review":
+                assert isinstance(op.step, definition.ReviewStep)
+                log.append({"at": at, "step": run.position, **_review(ctx, run, op.step, account)})
+            elif op.kind == "webhook":
+                assert isinstance(op.step, definition.WebhookStep)
+                from boomerang.webhooks import outbound
+
+                sent = outbound.emit(
+                    ctx.session,
+                    op.step.type,
+                    {
+                        "account": outbound.account_data(account),
+                        "playbook": run.playbook,
+                        "run_id": run.id,
+                        "reason": run.reason,
+                    },
+                    endpoint=op.step.endpoint,
+                    now=ctx.now,
+                )
+                log.append(
+                    {"at": at, "step": run.position, "webhook": op.step.type, "endpoints": sent}
+                )
             elif op.kind == "wait":
                 assert isinstance(op.step, definition.WaitStep)
                 run.position += 1
@@ -790,6 +908,22 @@ def describe(item: InForce, values: dict[str, Any]) -> list[str]:
         elif op.kind == "escalate":
             assert isinstance(op.step, definition.EscalateStep)
             out.append(f"open a severity {op.step.severity} escalation ({op.step.level})")
+        elif op.kind == "vector":
+            assert isinstance(op.step, definition.VectorStep)
+            out.append(f"set the success vector to {op.step.to} for {op.step.days} days")
+        elif op.kind == "segment":
+            assert isinstance(op.step, definition.SegmentStep)
+            if op.step.add:
+                out.append(f"add to segment {op.step.add}")
+            else:
+                out.append(f"remove from segment {op.step.remove}")
+        elif op.kind == "review":
+            assert isinstance(op.step, definition.ReviewStep)
+            out.append(f"schedule a business review due in {op.step.in_days} days")
+        elif op.kind == "webhook":
+            assert isinstance(op.step, definition.WebhookStep)
+            to = f"endpoint {op.step.endpoint}" if op.step.endpoint else "subscribed endpoints"
+            out.append(f"send event {op.step.type} to {to}")
         elif op.kind == "wait":
             assert isinstance(op.step, definition.WaitStep)
             out.append(f"wait {op.step.days} days")
@@ -872,6 +1006,18 @@ def evaluate(
                     run.finished_at = now
                 session.add(run)
                 if not control:
+                    outbound.emit(
+                        session,
+                        "playbook.fired",
+                        {
+                            "playbook": item.name,
+                            "run_id": run.id,
+                            "account_id": c.account_id,
+                            "account": firing.account,
+                            "reason": run.reason,
+                        },
+                        now=now,
+                    )
                     advance(ctx, run, item)
             if not dry_run:
                 session.flush()

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import Account
 from boomerang.segments import service
 from boomerang.segments.models import SegmentMembership
-from boomerang.web.deps import APIUser, SessionDep
+from boomerang.web.deps import APIUser, SessionDep, require_writer
 
 router = APIRouter(prefix="/api/v1/segments", tags=["segments"])
 
@@ -22,6 +23,7 @@ class SegmentOut(BaseModel):
     description: str
     condition: str
     touch_model: str | None
+    manual: bool
     members: int
 
 
@@ -49,6 +51,7 @@ def list_segments(session: SessionDep, user: APIUser) -> list[SegmentOut]:
             description=s.description,
             condition=s.condition,
             touch_model=s.touch_model.value if s.touch_model else None,
+            manual=s.manual,
             members=len(service.current_members(session=session, segment=s)),
         )
         for s in service.list_segments(session=session)
@@ -83,3 +86,30 @@ def members(
         segment=segment.name,
         members=[{"id": r[0], "external_id": r[1], "name": r[2]} for r in rows],
     )
+
+
+class MemberChange(BaseModel):
+    segment: str
+    account_id: str
+    changed: bool
+
+
+@router.put("/{ref}/accounts/{account}", response_model=MemberChange)
+def add_member(ref: str, account: str, session: SessionDep, user: APIUser) -> MemberChange:
+    """Put an account (id or external id) in a list segment; ``changed`` is false when it
+    was in already. 422 for a segment computed from its condition."""
+    require_writer(user)
+    segment = service.get(session=session, ref=ref)
+    found = accounts_service.get_by_ref(session=session, ref=account)
+    changed = service.add_member(session=session, segment=segment, account_id=found.id)
+    return MemberChange(segment=segment.name, account_id=found.id, changed=changed)
+
+
+@router.delete("/{ref}/accounts/{account}", response_model=MemberChange)
+def remove_member(ref: str, account: str, session: SessionDep, user: APIUser) -> MemberChange:
+    """Take an account out of a list segment."""
+    require_writer(user)
+    segment = service.get(session=session, ref=ref)
+    found = accounts_service.get_by_ref(session=session, ref=account)
+    changed = service.remove_member(session=session, segment=segment, account_id=found.id)
+    return MemberChange(segment=segment.name, account_id=found.id, changed=changed)

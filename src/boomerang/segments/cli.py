@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import Account
 from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.segments import service
@@ -67,7 +68,14 @@ def preview(
 @friendly_errors
 def create(
     name: Annotated[str, typer.Argument(help="The segment's name.")],
-    where: WhereOption,
+    where: Annotated[
+        str,
+        typer.Option(
+            "--where",
+            help="The condition (see `boomerang segments fields`); leave it out for a list "
+            "segment whose members are added by hand or by playbooks.",
+        ),
+    ] = "",
     description: Annotated[str, typer.Option(help="What the segment is for.")] = "",
     touch: Annotated[
         TouchModel | None, typer.Option(help="Make it a tier with this touch model.")
@@ -137,3 +145,38 @@ def delete(name: Annotated[str, typer.Argument(help="The segment's name.")]) -> 
     with runtime.transaction() as session:
         service.delete(session=session, segment=service.get(session=session, ref=name))
     console.print(f"segment {name} deleted", highlight=False)
+
+
+@app.command("add")
+@friendly_errors
+def add(
+    name: Annotated[str, typer.Argument(help="A list segment's name.")],
+    account: Annotated[str, typer.Argument(help="The account's id or external id.")],
+) -> None:
+    """Put an account in a list segment."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        segment = service.get(session=session, ref=name)
+        found = accounts_service.get_by_ref(session=session, ref=account)
+        added = service.add_member(session=session, segment=segment, account_id=found.id)
+    console.print(
+        f"{found.name}: {'added to' if added else 'already in'} {segment.name}", highlight=False
+    )
+
+
+@app.command("remove")
+@friendly_errors
+def remove(
+    name: Annotated[str, typer.Argument(help="A list segment's name.")],
+    account: Annotated[str, typer.Argument(help="The account's id or external id.")],
+) -> None:
+    """Take an account out of a list segment."""
+    runtime.require_schema()
+    with runtime.transaction() as session:
+        segment = service.get(session=session, ref=name)
+        found = accounts_service.get_by_ref(session=session, ref=account)
+        removed = service.remove_member(session=session, segment=segment, account_id=found.id)
+    console.print(
+        f"{found.name}: {'removed from' if removed else 'was not in'} {segment.name}",
+        highlight=False,
+    )

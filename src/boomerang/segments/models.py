@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
@@ -18,7 +18,8 @@ class TouchModel(StrEnum):
 
 
 class Segment(Base):
-    """A named condition over account facts; with a touch model it is a tier."""
+    """A named condition over account facts; with a touch model it is a tier. A *list*
+    segment (``manual``, no condition) has the members people and playbooks put in it."""
 
     __tablename__ = "segments"
 
@@ -27,6 +28,7 @@ class Segment(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     condition: Mapped[str] = mapped_column(Text)
     touch_model: Mapped[TouchModel | None] = mapped_column(str_enum(TouchModel, "touch_model"))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

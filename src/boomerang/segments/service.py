@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from boomerang.accounts.models import Account
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.segments import conditions
 from boomerang.segments.facts import account_facts, field_kinds, known_fields
@@ -92,17 +93,25 @@ def create(
     *,
     session: Session,
     name: str,
-    condition: str,
+    condition: str | None,
     description: str = "",
     touch_model: TouchModel | None = None,
 ) -> Segment:
-    """Save a segment; Invalid naming the problem in its condition, Conflict on its name."""
+    """Save a segment; Invalid naming the problem in its condition, Conflict on its name.
+    Without a condition it is a list segment: members are added and removed by hand or by
+    playbooks (:func:`add_member`)."""
     name = _valid_name(name)
     if session.scalar(select(Segment).where(Segment.name == name)):
         raise Conflict(f"a segment named {name!r} already exists")
-    check(session=session, condition=condition)
+    manual = not (condition or "").strip()
+    if not manual:
+        check(session=session, condition=condition or "")
     segment = Segment(
-        name=name, condition=condition.strip(), description=description, touch_model=touch_model
+        name=name,
+        condition=(condition or "").strip(),
+        description=description,
+        touch_model=touch_model,
+        manual=manual,
     )
     session.add(segment)
     session.flush()
@@ -110,6 +119,8 @@ def create(
 
 
 def update_condition(*, session: Session, segment: Segment, condition: str) -> Segment:
+    if segment.manual:
+        raise Invalid(f"segment {segment.name!r} is a list segment: it has no condition")
     check(session=session, condition=condition)
     segment.condition = condition.strip()
     session.flush()
@@ -159,7 +170,12 @@ def evaluate(
     """Run every segment's condition over all accounts; record who entered and who left."""
     now = now or datetime.now(UTC)
     segments = segments if segments is not None else list_segments(session=session)
-    results = []
+    results = [
+        Evaluation(s.name, len(current_members(session=session, segment=s)), 0, 0)
+        for s in segments
+        if s.manual
+    ]
+    segments = [s for s in segments if not s.manual]
     wanted = [s.condition for s in segments]
     with evaluator(session=session, today=now.date(), for_conditions=wanted) as ev:
         for segment in segments:
@@ -195,3 +211,48 @@ def evaluate(
             results.append(Evaluation(segment.name, len(members), len(entered), len(left)))
     session.flush()
     return results
+
+
+def _list_segment(segment: Segment) -> None:
+    if not segment.manual:
+        raise Invalid(
+            f"segment {segment.name!r} is computed from its condition; only list segments "
+            "(created without a condition) take members by hand"
+        )
+
+
+def add_member(
+    *, session: Session, segment: Segment, account_id: str, now: datetime | None = None
+) -> bool:
+    """Put the account in a list segment; False when it is in already."""
+    _list_segment(segment)
+    if session.get(Account, account_id) is None:
+        raise NotFound(f"no account {account_id!r}")
+    if account_id in set(current_members(session=session, segment=segment)):
+        return False
+    session.add(
+        SegmentMembership(
+            segment_id=segment.id, account_id=account_id, entered_at=now or datetime.now(UTC)
+        )
+    )
+    session.flush()
+    return True
+
+
+def remove_member(
+    *, session: Session, segment: Segment, account_id: str, now: datetime | None = None
+) -> bool:
+    """Take the account out of a list segment; False when it was not in it."""
+    _list_segment(segment)
+    result = session.execute(
+        update(SegmentMembership)
+        .where(
+            SegmentMembership.segment_id == segment.id,
+            SegmentMembership.account_id == account_id,
+            SegmentMembership.left_at.is_(None),
+        )
+        .values(left_at=now or datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return bool(getattr(result, "rowcount", 0))

@@ -21,6 +21,7 @@ from boomerang.tasks.models import Priority, Task, TaskStatus, TaskType
 from boomerang.timeline import service as timeline_service
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role, User
+from boomerang.webhooks import outbound
 
 MAX_TITLE = 300
 MAX_TEXT = 20_000
@@ -75,9 +76,28 @@ def create(
         created_by_id=created_by.id if created_by else None,
     )
     session.add(task)
+    outbound.emit(session, "task.created", _event(task, account))
     if flush:
         session.flush()
     return task
+
+
+def _event(task: Task, account: Account) -> dict[str, Any]:
+    """The task as outbound webhooks carry it."""
+    return {
+        "task": {
+            "id": task.id,
+            "title": task.title,
+            "type": task.type.value,
+            "priority": task.priority.value,
+            "due_on": task.due_on.isoformat(),
+            "status": task.status.value,
+            "owner_id": task.owner_id,
+            "source": task.source,
+            "outcome": task.outcome,
+        },
+        "account": outbound.account_data(account),
+    }
 
 
 def get(*, session: Session, task_id: str) -> Task:
@@ -223,6 +243,7 @@ def complete(
         author=by,
         occurred_at=task.completed_at,
     )
+    outbound.emit(session, "task.completed", _event(task, task.account), now=task.completed_at)
     session.flush()
     return task
 

@@ -122,5 +122,29 @@ class SubscriptionEvent(_Envelope):
     data: SubscriptionData
 
 
+SignalType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,99}$")]
+
+
+class SignalData(BaseModel):
+    """Any JSON object about one account: ``account`` (its external id) is required, the
+    rest is kept as it came (at most 50 keys) for playbook templates (``reason.data``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    account: Ref
+    subject: str | None = Field(default=None, max_length=200)
+
+    def extra(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SignalEvent(_Envelope):
+    """A ``signals`` source's delivery: an event from any other system about an account
+    (``type`` is the sender's own name for it, e.g. ``usage.limit_reached``)."""
+
+    type: SignalType
+    data: SignalData
+
+
 TICKET_TYPES: tuple[str, ...] = get_args(TicketType)
 BILLING_TYPES: tuple[str, ...] = get_args(InvoiceType) + get_args(SubscriptionType)

@@ -25,9 +25,13 @@ from boomerang.timeline.models import EntryKind
 from boomerang.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookKind, WebhookSource
 from boomerang.webhooks.schemas import (
     InvoiceEvent,
+    SignalEvent,
     SubscriptionEvent,
     TicketEvent,
 )
+
+Event = TicketEvent | InvoiceEvent | SubscriptionEvent | SignalEvent
+MAX_SIGNAL_KEYS = 50
 
 SIGNATURE_HEADER = "Boomerang-Signature"
 TOLERANCE_SECONDS = 300
@@ -55,7 +59,7 @@ def create_source(*, session: Session, name: str, kind: str) -> tuple[WebhookSou
     try:
         source_kind = WebhookKind(kind)
     except ValueError:
-        raise Invalid(f"kind: {kind!r} is not one of tickets, billing") from None
+        raise Invalid(f"kind: {kind!r} is not one of tickets, billing, signals") from None
     if session.scalar(select(WebhookSource).where(WebhookSource.name == name)) is not None:
         raise Conflict(f"a webhook source named {name!r} exists already")
     secret = _new_secret()
@@ -182,7 +186,7 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse(kind: WebhookKind, body: bytes) -> TicketEvent | InvoiceEvent | SubscriptionEvent:
+def parse(kind: WebhookKind, body: bytes) -> Event:
     """The delivery, validated; BadRequest for bad JSON, Invalid naming each bad field."""
     try:
         data: Any = orjson.loads(body)
@@ -193,6 +197,11 @@ def parse(kind: WebhookKind, body: bytes) -> TicketEvent | InvoiceEvent | Subscr
     try:
         if kind is WebhookKind.tickets:
             return TicketEvent.model_validate(data)
+        if kind is WebhookKind.signals:
+            signal = SignalEvent.model_validate(data)
+            if len(signal.data.extra()) > MAX_SIGNAL_KEYS:
+                raise Invalid(f"data: at most {MAX_SIGNAL_KEYS} keys besides account")
+            return signal
         return _billing.validate_python(data)
     except ValidationError as exc:
         raise Invalid(_problems(exc)) from None
@@ -218,8 +227,11 @@ def receive(
         return Outcome("duplicate", event.id, event.type)
     savepoint = session.begin_nested()
     try:
-        _apply(session, event, now)
+        account = _apply(session, event, now)
         delivery = existing or WebhookDelivery(source_id=source.id, event_id=event.id)
+        delivery.account_id = account.id
+        signal = isinstance(event, SignalEvent)
+        delivery.data = event.data.model_dump(mode="json") if signal else None
         delivery.event_type = event.type
         delivery.status = DeliveryStatus.applied
         delivery.error = None
@@ -266,18 +278,33 @@ def _account(session: Session, external_id: str) -> Account:
     return account
 
 
-def _apply(
-    session: Session, event: TicketEvent | InvoiceEvent | SubscriptionEvent, now: datetime
-) -> None:
+def _apply(session: Session, event: Event, now: datetime) -> Account:
+    """Apply ``event``; returns the account it was about."""
     if isinstance(event, TicketEvent):
-        _apply_ticket(session, event, now)
-    elif isinstance(event, InvoiceEvent):
-        _apply_invoice(session, event, now)
-    else:
-        _apply_subscription(session, event, now)
+        return _apply_ticket(session, event, now)
+    if isinstance(event, InvoiceEvent):
+        return _apply_invoice(session, event, now)
+    if isinstance(event, SignalEvent):
+        return _apply_signal(session, event, now)
+    return _apply_subscription(session, event, now)
 
 
-def _apply_ticket(session: Session, event: TicketEvent, now: datetime) -> None:
+def _apply_signal(session: Session, event: SignalEvent, now: datetime) -> Account:
+    """A signal changes nothing but the timeline; playbooks with the trigger
+    ``event: {kind: webhook, source: NAME, type: TYPE}`` act on it."""
+    account = _account(session, event.data.account)
+    timeline.create(
+        session=session,
+        account=account,
+        kind=EntryKind.system,
+        subject=(event.data.subject or f"Signal: {event.type}")[:200],
+        body=f"{event.type} ({event.id})",
+        occurred_at=event.created_at or now,
+    )
+    return account
+
+
+def _apply_ticket(session: Session, event: TicketEvent, now: datetime) -> Account:
     data = event.data
     account = _account(session, data.account)
     contact_id = None
@@ -331,9 +358,10 @@ def _apply_ticket(session: Session, event: TicketEvent, now: datetime) -> None:
             occurred_at=solved_at or now,
             contact_id=ticket.contact_id,
         )
+    return account
 
 
-def _apply_invoice(session: Session, event: InvoiceEvent, now: datetime) -> None:
+def _apply_invoice(session: Session, event: InvoiceEvent, now: datetime) -> Account:
     data = event.data
     account = _account(session, data.account)
     subscription_id = None
@@ -362,9 +390,10 @@ def _apply_invoice(session: Session, event: InvoiceEvent, now: datetime) -> None
     invoice.due_on = data.due_on
     invoice.paid_on = paid_on
     session.flush()
+    return account
 
 
-def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetime) -> None:
+def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetime) -> Account:
     data = event.data
     account = _account(session, data.account)
     status = data.status
@@ -402,3 +431,4 @@ def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetim
             body=f"{data.id}, ends {end_date:%Y-%m-%d}" if end_date else data.id,
             occurred_at=event.created_at or now,
         )
+    return account
