@@ -117,6 +117,13 @@ def test_imports_webhooks_and_connection_check(client: TestClient, session: Sess
         "ticket.created",
         "Rejected: data.account: no account 'ghost'",
     ]
+    assert "No outbound endpoint yet" in html.select_one("#outbound").text
+    from boomerang.webhooks import outbound
+
+    outbound.create(session=session, name="crm", url="https://crm.example/in", events=["task.*"])
+    outbound.update(session=session, name="crm", active=False)
+    row = [td.text.strip() for td in soup(client.get(PAGE).text).select("#outbound tbody td")]
+    assert row[:5] == ["crm", "https://crm.example/in", "task.*", "paused", "never"]
     checked = soup(
         client.post(f"{PAGE}/test-connection", data={"csrf_token": csrf(client, PAGE)}).text
     )

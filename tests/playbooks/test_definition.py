@@ -32,6 +32,7 @@ def test_shipped_playbooks_are_valid() -> None:
         "health-turned-red",
         "detractor-follow-up",
         "expansion-signal",
+        "urgent-ticket-escalation",
     }
 
 

@@ -133,3 +133,38 @@ def test_review_step_schedules_a_business_review(session: Session) -> None:
     review = session.scalars(select(BusinessReview)).one()
     assert review.account_id == acme.id and review.id == run.log[-1]["review"]
     assert review.due_on == date(2026, 3, 23)
+
+
+def test_an_urgent_ticket_at_a_key_account_opens_an_escalation(session: Session) -> None:
+    from boomerang.escalations.models import Escalation
+    from boomerang.support.models import Ticket, TicketPriority, TicketStatus
+
+    csm = make_user(session)
+    big = make_account(session, name="Acme", tier="enterprise", owner=csm)
+    small = make_account(session, name="Tiny", tier="smb", owner=csm)
+    for account in (big, small):
+        session.add(
+            Ticket(
+                external_id=f"T-{account.name}",
+                account_id=account.id,
+                subject="Nothing loads",
+                status=TicketStatus.open,
+                priority=TicketPriority.urgent,
+                severity=1,
+                opened_at=T0 - timedelta(hours=2),
+            )
+        )
+    session.flush()
+    (shipped,) = [
+        item
+        for item in definition.load_dir(None)
+        if item.playbook.name == "urgent-ticket-escalation"
+    ]
+    engine.save_version(session=session, loaded=shipped)
+    result = _run(session, T0)
+    assert result.errors == {}
+    assert [f.account for f in result.fired] == ["Acme"]
+    escalation = session.scalars(select(Escalation)).one()
+    assert escalation.account_id == big.id and escalation.severity == 1
+    assert escalation.problem.startswith("urgent ticket: Nothing loads (Acme, health ")
+    assert escalation.source == "playbook:urgent-ticket-escalation"

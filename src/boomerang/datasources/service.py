@@ -15,8 +15,9 @@ from boomerang.imports.models import ImportRun
 from boomerang.ingest import service as ingest_service
 from boomerang.ingest.inbox import Inbox, MinuteStats, RejectionRecord
 from boomerang.ingest.models import WriteKey
+from boomerang.webhooks import outbound
 from boomerang.webhooks import service as webhooks_service
-from boomerang.webhooks.models import WebhookDelivery, WebhookSource
+from boomerang.webhooks.models import OutboundEndpoint, WebhookDelivery, WebhookSource
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Overview:
     deliveries: list[WebhookDelivery]
     event_source: str
     key_names: dict[str, str] = field(default_factory=dict)
+    outbound: list[OutboundEndpoint] = field(default_factory=list)
 
 
 def overview(*, session: Session, inbox: Inbox, source: EventSource) -> Overview:
@@ -77,6 +79,7 @@ def overview(*, session: Session, inbox: Inbox, source: EventSource) -> Overview
         deliveries=webhooks_service.recent_deliveries(session=session, limit=20),
         event_source=source.describe(),
         key_names={k.id: k.name for k in keys},
+        outbound=outbound.list_endpoints(session=session),
     )
 
 
