@@ -292,7 +292,7 @@ def test_a_condition_on_an_unknown_field_is_reported_not_run(session: Session) -
 
 def test_shipped_playbooks_load_and_dry_run(session: Session) -> None:
     added = engine.sync_files(session=session, directory=None)
-    assert len(added) == 5
+    assert len(added) == 6
     assert engine.sync_files(session=session, directory=None) == []  # unchanged: no new version
     manager = make_user(session, Role.manager)
     acc = make_account(session, name="Acme", owner=manager)

@@ -108,7 +108,7 @@ def test_cli(tmp_path: Path) -> None:
 
     assert run("init").returncode == 0
     listed = json.loads(run("playbooks", "list", "--json").stdout)
-    assert len(listed["playbooks"]) == 5 and listed["paused"] is False
+    assert len(listed["playbooks"]) == 6 and listed["paused"] is False
     good = tmp_path / "good.yaml"
     good.write_text(
         'name: big\ntitle: Big\ntrigger: {condition: "arr > 100000"}\nsteps:\n  - task: {title: Hi}\n'

@@ -33,7 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 from jinja2 import Template
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink, Stage
@@ -278,17 +278,28 @@ def candidates(ctx: Context, item: InForce) -> list[Candidate]:
 def _entering(ctx: Context, name: str, condition: str) -> list[Candidate]:
     """Accounts that match now and did not at the previous evaluation (their stay starts)."""
     now_matching = set(ctx.evaluator.members(condition))
-    open_rows = ctx.session.scalars(
-        select(PlaybookMatch).where(PlaybookMatch.playbook == name, PlaybookMatch.left_at.is_(None))
+    open_rows = ctx.session.execute(
+        select(PlaybookMatch.id, PlaybookMatch.account_id).where(
+            PlaybookMatch.playbook == name, PlaybookMatch.left_at.is_(None)
+        )
     ).all()
-    before = {m.account_id for m in open_rows}
-    if not ctx.dry_run:
-        for m in open_rows:
-            if m.account_id not in now_matching:
-                m.left_at = ctx.now
-        for a in sorted(now_matching - before):
-            ctx.session.add(PlaybookMatch(playbook=name, account_id=a, entered_at=ctx.now))
+    before = {account_id for _, account_id in open_rows}
+    if not ctx.dry_run:  # Core statements: thousands of rows on a first evaluation
         ctx.session.flush()
+        connection = ctx.session.connection()
+        gone = [match_id for match_id, account_id in open_rows if account_id not in now_matching]
+        for start in range(0, len(gone), 5000):
+            connection.execute(
+                update(PlaybookMatch)
+                .where(PlaybookMatch.id.in_(gone[start : start + 5000]))
+                .values(left_at=ctx.now)
+            )
+        entered = [
+            {"id": new_id("pbm"), "playbook": name, "account_id": a, "entered_at": ctx.now}
+            for a in sorted(now_matching - before)
+        ]
+        if entered:
+            connection.execute(insert(PlaybookMatch), entered)
     return [
         Candidate(a, f"entered:{ctx.today.isoformat()}", {"why": f"now matches {condition}"})
         for a in sorted(now_matching - before)
