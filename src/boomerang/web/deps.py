@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.errors import Forbidden, Unauthorized
 from boomerang.users import service as users_service
-from boomerang.users.models import User
+from boomerang.users.models import Role, User
 
 CSRF_FIELD = "csrf_token"
 
@@ -25,6 +26,15 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class UserSnapshot:
+    id: str
+    name: str
+    email: str
+    role: Role
+    team: str | None
 
 
 class LoginRequired(Exception):
@@ -45,6 +55,11 @@ def ui_user(request: Request, session: SessionDep) -> User:
         request.session.pop("user_id", None)
         raise LoginRequired()
     request.state.user = user
+    # What the menu of an error page needs, kept as plain values: after an error the
+    # request's transaction is rolled back and the user row can no longer be read.
+    request.state.user_snapshot = UserSnapshot(
+        id=user.id, name=user.name, email=user.email, role=user.role, team=user.team
+    )
     return user
 
 

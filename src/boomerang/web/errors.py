@@ -24,7 +24,14 @@ def _respond(
 ) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
-    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    # The signed-in user as plain values: the failed request's session is rolled back.
+    user = getattr(request.state, "user_snapshot", None)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": message, "user": user},
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:
