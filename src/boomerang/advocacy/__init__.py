@@ -1,0 +1,1 @@
+"""Advocacy: references, reviews, case studies and referrals with incentives."""

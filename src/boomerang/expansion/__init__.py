@@ -1,0 +1,1 @@
+"""Expansion opportunities: upsell and cross-sell signals, stages and outcomes."""

@@ -1,0 +1,1 @@
+"""Feedback and feature requests ranked by the ARR asking, and customer groups."""

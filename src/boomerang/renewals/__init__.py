@@ -1,0 +1,1 @@
+"""Renewals: the pipeline of contract lines coming up, its forecast and outcomes."""
