@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boomerang.analytics.source import EventSource
+from boomerang.config import Settings
 from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
 from boomerang.health import scorecard, vectors
@@ -168,3 +169,44 @@ def test_an_urgent_ticket_at_a_key_account_opens_an_escalation(session: Session)
     assert escalation.account_id == big.id and escalation.severity == 1
     assert escalation.problem.startswith("urgent ticket: Nothing loads (Acme, health ")
     assert escalation.source == "playbook:urgent-ticket-escalation"
+
+
+def test_survey_step_invites_the_programs_contacts_of_the_account(
+    session: Session, settings: Settings
+) -> None:
+    from boomerang.accounts import service as accounts_service
+    from boomerang.accounts.models import ContactRole
+    from boomerang.mail.models import OutboxMessage
+    from boomerang.surveys import service as surveys_service
+    from boomerang.surveys.models import SurveyRecipient
+
+    settings = settings.model_copy(update={"email_from": "cs@boomerang.example"})
+    csm = make_user(session)
+    acme = make_account(session, name="Acme", tier="enterprise", owner=csm)
+    other = make_account(session, name="Other", tier="smb", owner=csm)
+    for account, email in ((acme, "wile@acme.example"), (other, "o@other.example")):
+        accounts_service.create_contact(
+            session=session,
+            account=account,
+            name=email.split("@")[0],
+            email=email,
+            roles=[ContactRole.champion],
+        )
+    surveys_service.create_program(session, name="Key account NPS", kind="nps", roles=["champion"])
+    _store(
+        session,
+        "name: ask\ntitle: Ask\ntrigger: {condition: \"tier = 'enterprise'\"}\n"
+        'steps:\n  - survey: {program: "Key account NPS"}\n  - survey: {program: "Nope"}\n',
+    )
+    assert _run(session, T0, dry_run=True, settings=settings).fired[0].actions == [
+        "send survey Key account NPS to the program's contacts",
+        "send survey Nope to the program's contacts",
+    ]
+    _run(session, T0, settings=settings)
+    run = session.scalars(select(PlaybookRun)).one()
+    invited = session.scalars(select(SurveyRecipient)).all()
+    assert [r.contact_id for r in invited] == run.log[0]["invited"]
+    assert len(invited) == 1 and invited[0].account_id == acme.id
+    assert session.scalars(select(OutboxMessage)).one().to_address == "wile@acme.example"
+    assert run.status is RunStatus.failed
+    assert run.log[-1]["error"] == "survey: no survey program 'Nope'"

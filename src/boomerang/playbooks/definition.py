@@ -24,6 +24,7 @@ steps:
   - vector: {to: negative, reason: "...", days: 30}   # overrides the computed vector
   - segment: {add: "Watch list"}   # (or remove:) a list segment: members by hand/playbook
   - review: {in_days: 14}          # schedule a business review (see Business reviews)
+  - survey: {program: "Quarterly NPS"}   # invite the program's contacts of the account now
   - webhook: {type: account.at_risk, endpoint: crm}  # a signed event to other systems
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
@@ -236,6 +237,13 @@ class ReviewStep(_Strict):
     in_days: int = Field(default=14, ge=0, le=365)
 
 
+class SurveyStep(_Strict):
+    """Invite the account's contacts that a survey program targets (its roles, segment and
+    throttle apply), now."""
+
+    program: str = Field(min_length=1, max_length=200)
+
+
 class WebhookStep(_Strict):
     """Send a signed event of ``type`` to the outbound endpoints subscribed to it (only to
     ``endpoint`` when named)."""
@@ -263,6 +271,7 @@ STEP_KINDS = (
     "vector",
     "segment",
     "review",
+    "survey",
     "webhook",
     "wait",
     "branch",
@@ -279,6 +288,7 @@ class Step(_Strict):
     vector: VectorStep | None = None
     segment: SegmentStep | None = None
     review: ReviewStep | None = None
+    survey: SurveyStep | None = None
     webhook: WebhookStep | None = None
     wait: WaitStep | None = None
     branch: BranchStep | None = None
@@ -328,6 +338,7 @@ class Op:
         | VectorStep
         | SegmentStep
         | ReviewStep
+        | SurveyStep
         | WebhookStep
         | WaitStep
         | None
@@ -380,6 +391,8 @@ def compile_steps(steps: list[Step]) -> list[Op]:
                 program.append(Op("segment", step=s.segment))
             elif s.review is not None:
                 program.append(Op("review", step=s.review))
+            elif s.survey is not None:
+                program.append(Op("survey", step=s.survey))
             elif s.webhook is not None:
                 program.append(Op("webhook", step=s.webhook))
             elif s.wait is not None:

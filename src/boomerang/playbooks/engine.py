@@ -681,6 +681,34 @@ def _chat(ctx: Context, run: PlaybookRun, step: ChatStep, account: Account) -> d
     return {"chat": job.id if job else None, "text": text}
 
 
+def _survey(
+    ctx: Context, run: PlaybookRun, step: definition.SurveyStep, account: Account
+) -> dict[str, Any]:
+    """Invite the account's contacts that the program targets, through the outbox."""
+    from boomerang.errors import BoomerangError
+    from boomerang.surveys import service as surveys_service
+
+    if ctx.settings is None:
+        raise Invalid("survey: needs the settings (the email sender)")
+    try:
+        program = surveys_service.get_program(ctx.session, step.program)
+        sent = surveys_service.send(
+            ctx.session,
+            settings=ctx.settings,
+            program=program,
+            account=account,
+            wave=f"playbook:{run.playbook}:{run.id}",
+            now=ctx.now,
+        )
+    except BoomerangError as exc:
+        raise Invalid(f"survey: {exc.message}") from None
+    return {
+        "survey": program.name,
+        "invited": [r.contact_id for r in sent.invited],
+        "refused": [r.contact_id for r in sent.refused],
+    }
+
+
 def _review(
     ctx: Context, run: PlaybookRun, step: definition.ReviewStep, account: Account
 ) -> dict[str, Any]:
@@ -792,6 +820,9 @@ def advance(ctx: Context, run: PlaybookRun, item: InForce) -> None:
             elif op.kind == "review":
                 assert isinstance(op.step, definition.ReviewStep)
                 log.append({"at": at, "step": run.position, **_review(ctx, run, op.step, account)})
+            elif op.kind == "survey":
+                assert isinstance(op.step, definition.SurveyStep)
+                log.append({"at": at, "step": run.position, **_survey(ctx, run, op.step, account)})
             elif op.kind == "webhook":
                 assert isinstance(op.step, definition.WebhookStep)
                 from boomerang.webhooks import outbound
@@ -931,6 +962,9 @@ def describe(item: InForce, values: dict[str, Any]) -> list[str]:
         elif op.kind == "review":
             assert isinstance(op.step, definition.ReviewStep)
             out.append(f"schedule a business review due in {op.step.in_days} days")
+        elif op.kind == "survey":
+            assert isinstance(op.step, definition.SurveyStep)
+            out.append(f"send survey {op.step.program} to the program's contacts")
         elif op.kind == "webhook":
             assert isinstance(op.step, definition.WebhookStep)
             to = f"endpoint {op.step.endpoint}" if op.step.endpoint else "subscribed endpoints"
