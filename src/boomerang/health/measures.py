@@ -212,6 +212,8 @@ def _compute_one(
             return _survey_sentiment(m, session, accounts)
         case MeasureKind.open_escalations:
             return _open_escalations(session, accounts)
+        case MeasureKind.plan_progress:
+            return _plan_progress(session, accounts)
     raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
 
 
@@ -316,6 +318,16 @@ def _open_escalations(session: Session, accounts: Population) -> FloatArray:
     )
     weighed = {a: float(n) for a, n in session.connection().execute(stmt).all()}
     return np.array([weighed.get(i, 0.0) for i in accounts.ids])
+
+
+def _plan_progress(session: Session, accounts: Population) -> FloatArray:
+    """0-100: milestones met and KPIs on track in the account's active success plan as of
+    the day (NaN without one: the scorecard's missing-data policy decides)."""
+    from boomerang.success.service import progress_by_account
+
+    ids = accounts.ids if len(accounts) <= 500 else None
+    progress = progress_by_account(session=session, as_of=accounts.as_of, account_ids=ids)
+    return np.array([progress.get(i, np.nan) for i in accounts.ids])
 
 
 def _billing_overdue(session: Session, accounts: Population) -> FloatArray:

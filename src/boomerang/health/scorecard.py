@@ -43,6 +43,7 @@ class MeasureKind(StrEnum):
     manual = "manual"  # no data: set by a CSM with an override (CSM sentiment)
     survey_sentiment = "survey_sentiment"  # latest NPS/CSAT/CES answer, fading with age
     open_escalations = "open_escalations"  # open escalations by severity, critical x2
+    plan_progress = "plan_progress"  # % of success plan milestones met and KPIs on track
 
 
 class Band(_Strict):

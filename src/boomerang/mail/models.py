@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
@@ -74,3 +74,17 @@ class OutboxMessage(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxImage(Base):
+    """An image shown inside a message's HTML part (``<img src="cid:CONTENT_ID">``), sent
+    as a ``multipart/related`` part next to the HTML (a chart in a value digest)."""
+
+    __tablename__ = "outbox_images"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("img"))
+    outbox_id: Mapped[str] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    content_id: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100), default="image/png")
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -46,6 +47,7 @@ from email import charset as email_charset
 from email import policy as email_policy
 from email.header import Header
 from email.message import Message
+from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid
@@ -64,7 +66,7 @@ from boomerang.db import utcnow
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.ingest.flush import Transaction
 from boomerang.mail import unsubscribe as unsubscribe_links
-from boomerang.mail.models import WAITING, MessageStatus, OutboxMessage
+from boomerang.mail.models import WAITING, MessageStatus, OutboxImage, OutboxMessage
 from boomerang.mail.templates import DEFAULT_SENDER_NAME, Rendered, html_from_text
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from boomerang.users.models import User
@@ -97,6 +99,20 @@ class RefusalReason(StrEnum):
     unsubscribed = "unsubscribed"
     inactive = "inactive"
     frequency_cap = "frequency_cap"
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows with ``<img src="cid:{content_id}">`` (a PNG chart:
+    mail clients show PNG inline, most do not show SVG)."""
+
+    content_id: str
+    filename: str
+    data: bytes
+    mime_type: str = "image/png"
+
+
+MAX_IMAGE_BYTES = 2_000_000
 
 
 class EmailRefused(Conflict):
@@ -165,6 +181,7 @@ def enqueue(
     require_approval: bool = False,
     from_name: str | None = None,
     now: datetime | None = None,
+    images: Sequence[InlineImage] = (),
 ) -> OutboxMessage | None:
     """Queue one email in the caller's transaction (flushed, not committed).
 
@@ -179,6 +196,9 @@ def enqueue(
 
     Raises :class:`EmailRefused` (a Conflict, with ``.reason``) when the email must not go:
     the contact has no address, unsubscribed, is inactive, or the per-contact frequency cap
+    ``images`` are sent inline next to the HTML part (``multipart/related``), each shown
+    where the HTML says ``<img src="cid:CONTENT_ID">``.
+
     (``BOOMERANG_EMAIL_CAP_PER_CONTACT`` emails per ``BOOMERANG_EMAIL_CAP_DAYS`` days,
     counting sent and waiting ones, across every source) would be exceeded. Raises
     :class:`~boomerang.errors.Invalid` for a bad address or missing content.
@@ -195,6 +215,13 @@ def enqueue(
         raise Invalid("subject: at most 300 characters")
     if not source.strip():
         raise Invalid("source: must not be empty")
+    for image in images:
+        if not re.fullmatch(r"image/[a-z0-9.+-]+", image.mime_type):
+            raise Invalid(f"images: {image.mime_type!r} is not an image type")
+        if not image.data or len(image.data) > MAX_IMAGE_BYTES:
+            raise Invalid(f"images: {image.filename} must hold 1 to {MAX_IMAGE_BYTES} bytes")
+        if not image.content_id or any(c in image.content_id for c in "<>@ \r\n"):
+            raise Invalid(f"images: content id {image.content_id!r} must be a plain word")
 
     if dedupe_key is not None and session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -262,6 +289,18 @@ def enqueue(
         with session.begin_nested():
             session.add(message)
             session.flush()
+            for image in images:
+                session.add(
+                    OutboxImage(
+                        outbox_id=message.id,
+                        content_id=image.content_id,
+                        filename=image.filename,
+                        mime_type=image.mime_type,
+                        data=image.data,
+                    )
+                )
+            if images:
+                session.flush()
     except IntegrityError:
         if dedupe_key is not None and session.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
@@ -377,6 +416,7 @@ class Claimed:
     html_body: str
     attempts: int
     recovered: bool
+    images: tuple[InlineImage, ...] = ()
 
 
 @dataclass
@@ -452,11 +492,23 @@ def build_message(
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     charset: Any = _UTF8_QP  # a Charset object is accepted (typeshed says str)
     msg.attach(MIMEText(item.text_body, "plain", charset, policy=MESSAGE_POLICY))
-    msg.attach(MIMEText(item.html_body, "html", charset, policy=MESSAGE_POLICY))
+    html = MIMEText(item.html_body, "html", charset, policy=MESSAGE_POLICY)
+    if not item.images:
+        msg.attach(html)
+        return msg
+    # alternative(text, related(html, images)): the images belong to the HTML part only.
+    related = MIMEMultipart("related", policy=MESSAGE_POLICY)
+    related.attach(html)
+    for image in item.images:
+        part = MIMEImage(image.data, image.mime_type.partition("/")[2], policy=MESSAGE_POLICY)
+        part["Content-ID"] = f"<{image.content_id}>"
+        part.add_header("Content-Disposition", "inline", filename=image.filename)
+        related.attach(part)
+    msg.attach(related)
     return msg
 
 
-def _snapshot(row: OutboxMessage, recovered: bool) -> Claimed:
+def _snapshot(row: OutboxMessage, recovered: bool, images: tuple[InlineImage, ...] = ()) -> Claimed:
     return Claimed(
         id=row.id,
         message_id=row.message_id,
@@ -470,6 +522,7 @@ def _snapshot(row: OutboxMessage, recovered: bool) -> Claimed:
         html_body=row.html_body,
         attempts=row.attempts,
         recovered=recovered,
+        images=images,
     )
 
 
@@ -499,9 +552,25 @@ def claim(
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(session.scalars(stmt))
+        images: dict[str, list[InlineImage]] = {}
+        if rows:
+            for img in session.scalars(
+                select(OutboxImage)
+                .where(OutboxImage.outbox_id.in_([r.id for r in rows]))
+                .order_by(OutboxImage.id)
+            ):
+                images.setdefault(img.outbox_id, []).append(
+                    InlineImage(img.content_id, img.filename, img.data, img.mime_type)
+                )
         claimed = []
         for row in rows:
-            claimed.append(_snapshot(row, recovered=row.status is MessageStatus.sending))
+            claimed.append(
+                _snapshot(
+                    row,
+                    recovered=row.status is MessageStatus.sending,
+                    images=tuple(images.get(row.id, ())),
+                )
+            )
             row.status = MessageStatus.sending
             row.locked_until = now + timedelta(seconds=lease_seconds)
             row.locked_by = worker_id

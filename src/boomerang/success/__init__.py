@@ -1,0 +1,1 @@
+"""Success plans: desired outcomes, objectives, milestones and KPIs per account."""

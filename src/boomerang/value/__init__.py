@@ -1,0 +1,1 @@
+"""Value reporting: value metrics, per-use value moments and periodic digests."""
