@@ -75,7 +75,7 @@ def _context(session: Session, settings: Settings, now: datetime) -> registry.Co
     return registry.Context(
         transaction=lambda: nullcontext(session),  # type: ignore[arg-type,return-value]
         settings=settings,
-        source=None,
+        source=None,  # type: ignore[arg-type]
         now=now,
     )
 
