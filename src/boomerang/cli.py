@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from boomerang import __version__
 from boomerang.accounts import service as accounts_service
+from boomerang.advocacy import cli as advocacy_cli
 from boomerang.analytics import queries
 from boomerang.billing import service as billing_service
 from boomerang.churn import cli as churn_cli
@@ -25,6 +26,8 @@ from boomerang.clv import cli as clv_cli
 from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
 from boomerang.escalations import cli as escalations_cli
+from boomerang.expansion import cli as expansion_cli
+from boomerang.feedback import cli as feedback_cli
 from boomerang.health import cli as health_cli
 from boomerang.imports import cli as imports_cli
 from boomerang.ingest import cli as ingest_cli
@@ -34,14 +37,19 @@ from boomerang.journey import service as journey_service
 from boomerang.mail import cli as mail_cli
 from boomerang.metrics import cli as metrics_cli
 from boomerang.playbooks import cli as playbooks_cli
+from boomerang.renewals import cli as renewals_cli
+from boomerang.reviews import cli as reviews_cli
 from boomerang.security import generate_password
 from boomerang.segments import cli as segments_cli
 from boomerang.segments import service as segments_service
 from boomerang.segments.models import TouchModel
+from boomerang.success import cli as success_cli
 from boomerang.support import service as support_service
+from boomerang.surveys import cli as surveys_cli
 from boomerang.timeline import service as timeline_service
 from boomerang.users import cli as users_cli
 from boomerang.users import service as users_service
+from boomerang.value import cli as value_cli
 from boomerang.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
@@ -69,6 +77,15 @@ app.add_typer(mail_cli.outbox_app, name="outbox")
 app.add_typer(mail_cli.email_app, name="email")
 app.add_typer(playbooks_cli.app, name="playbooks")
 app.add_typer(escalations_cli.app, name="escalations")
+app.add_typer(success_cli.app, name="plans")
+app.add_typer(value_cli.value_app, name="value")
+app.add_typer(value_cli.digests_app, name="digests")
+app.add_typer(reviews_cli.app, name="reviews")
+app.add_typer(surveys_cli.app, name="surveys")
+app.add_typer(feedback_cli.app, name="feedback")
+app.add_typer(renewals_cli.app, name="renewals")
+app.add_typer(expansion_cli.app, name="expansion")
+app.add_typer(advocacy_cli.app, name="advocacy")
 app.command("worker")(jobs_cli.worker)
 app.add_typer(jobs_cli.app, name="jobs")
 
@@ -279,7 +296,41 @@ def _demo_health(end_day: date, progress: Progress) -> None:
         )
         progress.advance(task)
     _demo_churn(end_day)
+    _demo_programs(end_day)
     _demo_playbooks(end_day)
+
+
+DEMO_PROGRAMS = (
+    "boomerang.surveys.demo",
+    "boomerang.feedback.demo",
+    "boomerang.success.demo",
+    "boomerang.value.demo",
+    "boomerang.renewals.demo",
+    "boomerang.expansion.demo",
+    "boomerang.advocacy.demo",
+    "boomerang.reviews.demo",
+)
+"""The customer programmes the demo fills, in order: surveys before the value digests
+(both count towards each contact's email cap, and the NPS programme matters more), reviews
+last (their decks read the success plans, value, surveys and opportunities before them)."""
+
+
+def _demo_programs(end_day: date) -> None:
+    """Success plans, value, surveys, feedback, renewals, expansion, advocacy and reviews."""
+    import importlib
+
+    for name in DEMO_PROGRAMS:
+        module = importlib.import_module(name)
+        with runtime.transaction() as session:
+            line = module.seed(
+                session=session,
+                settings=runtime.settings,
+                source=runtime.event_source,
+                today=end_day,
+            )
+        label = name.split(".")[1]
+        line = line.removeprefix(f"{label}: ")
+        console.print(f"{label}: {line}", highlight=False)
 
 
 def _demo_playbooks(end_day: date) -> None:

@@ -131,6 +131,19 @@ class Settings(BaseSettings):
         le=730,
         description="The churn risk model predicts churn or contraction within this many days.",
     )
+    expansion_seat_utilisation: float = Field(
+        default=0.8,
+        gt=0,
+        le=2,
+        description="Active users per seat (30 days) from which an account gets a seat "
+        "expansion opportunity.",
+    )
+    advocacy_cooldown_days: int = Field(
+        default=90,
+        ge=1,
+        le=730,
+        description="Days after an advocacy ask before the same contact may be asked again.",
+    )
 
     public_url: str | None = Field(
         default=None,
@@ -163,6 +176,20 @@ class Settings(BaseSettings):
     email_cap_days: int = Field(
         default=7, ge=1, le=365, description="The window of the per-contact email cap, in days."
     )
+    digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour (UTC) from which the daily job sends value digests due (weekly ones "
+        "for the last Monday-Sunday week, monthly ones for the last calendar month) and "
+        "refreshes success plan KPIs bound to measures or value metrics.",
+    )
+    plan_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a shared (read-only, signed) success plan link stays valid.",
+    )
 
     events_source: str | None = Field(
         default=None,
@@ -180,6 +207,26 @@ class Settings(BaseSettings):
         description="Warehouse mode: which column holds each field, as field=column pairs: "
         "account_id, user_id, event, timestamp (required), properties (optional). "
         "Unlisted fields read the column of the same name.",
+    )
+    company_name: str = Field(
+        default="Boomerang",
+        min_length=1,
+        max_length=100,
+        description="Your company's name, printed on customer-facing documents such as "
+        "business review decks.",
+    )
+    review_cadence: str = Field(
+        default="enterprise=3,*=12",
+        description="Business review cadence in months (1, 3, 6 or 12) by account tier or "
+        "segment name, as key=months pairs; `*` is everyone else. An account in several "
+        "takes the most frequent.",
+    )
+    review_due_days: int = Field(
+        default=30,
+        ge=1,
+        le=180,
+        description="Days after the end of the period under review by which the external "
+        "business review meeting is due (the internal review a week before).",
     )
 
     @field_validator("events_source")
@@ -202,6 +249,12 @@ class Settings(BaseSettings):
     def _table_name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?", value):
             raise ValueError(f"{value!r} is not a table name (name or schema.name)")
+        return value
+
+    @field_validator("review_cadence")
+    @classmethod
+    def _review_cadence(cls, value: str) -> str:
+        parse_review_cadence(value)
         return value
 
     @field_validator("events_columns")
@@ -302,6 +355,26 @@ def parse_event_columns(text: str) -> dict[str, str]:
             raise ValueError(f"{column!r} is not a column name")
         mapping[field] = column
     return mapping
+
+
+REVIEW_CADENCE_MONTHS = (1, 3, 6, 12)
+
+
+def parse_review_cadence(text: str) -> dict[str, int]:
+    """``"enterprise=3,*=12"`` -> months by tier or segment name; ValueError naming the item."""
+    cadence: dict[str, int] = {}
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        key, sep, months = (part.strip() for part in item.rpartition("="))
+        if not sep or not key or not months:
+            raise ValueError(f"{item!r} is not tier=months")
+        if not months.isdigit() or int(months) not in REVIEW_CADENCE_MONTHS:
+            raise ValueError(f"{item!r}: months must be one of 1, 3, 6, 12")
+        if key in cadence:
+            raise ValueError(f"{key!r} is listed twice")
+        cadence[key] = int(months)
+    return cadence
 
 
 def load_settings() -> Settings:

@@ -20,7 +20,9 @@ from boomerang.escalations import service as escalations_service
 from boomerang.health import service as health_service
 from boomerang.journey import service as journey_service
 from boomerang.metrics import revenue
+from boomerang.reviews import service as reviews_service
 from boomerang.support import service as support_service
+from boomerang.surveys import service as surveys_service
 from boomerang.tasks import service as tasks_service
 from boomerang.timeline import service as timeline_service
 from boomerang.users import service as users_service
@@ -90,6 +92,8 @@ def accounts_list(
             "tiers": accounts_service.distinct_tiers(session=session),
             "stages": list(Stage),
             "sorts": SORT_LABELS,
+            # The portfolio's overdue business reviews (the filtered owner's, or everyone's).
+            "overdue_reviews": reviews_service.overdue_count(session=session, owner_id=owner_id),
         },
     )
 
@@ -154,6 +158,7 @@ def account_page(request: Request, ref: str, session: SessionDep, user: UIUser) 
             "escalations": escalations_service.list_escalations(
                 session, account_id=account.id, limit=20
             ),
+            "surveys": surveys_service.account_summary(session, account),
             "arr_moves_error": arr_moves_error,
             "reporting_currency": currency,
             "overrides": [

@@ -37,6 +37,11 @@ MODULES: tuple[str, ...] = (
     "boomerang.mail.jobs",
     "boomerang.playbooks.jobs",
     "boomerang.escalations.jobs",
+    "boomerang.expansion.jobs",
+    "boomerang.reviews.jobs",
+    "boomerang.value.jobs",
+    "boomerang.surveys.jobs",
+    "boomerang.webhooks.jobs",
 )
 """Every module that registers handlers or periodic jobs; add yours here."""
 

@@ -20,17 +20,25 @@ PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_DIRS = [
     PACKAGE / "web" / "templates",
     PACKAGE / "accounts" / "templates",
+    PACKAGE / "advocacy" / "templates",
     PACKAGE / "churn" / "templates",
     PACKAGE / "datasources" / "templates",
     PACKAGE / "escalations" / "templates",
+    PACKAGE / "feedback" / "templates",
     PACKAGE / "health" / "templates",
     PACKAGE / "jobs" / "templates",
     PACKAGE / "lab" / "templates",
     PACKAGE / "mail" / "templates",
     PACKAGE / "metrics" / "templates",
     PACKAGE / "playbooks" / "templates",
+    PACKAGE / "renewals" / "templates",
+    PACKAGE / "expansion" / "templates",
+    PACKAGE / "reviews" / "templates",
     PACKAGE / "segments" / "templates",
+    PACKAGE / "surveys" / "templates",
+    PACKAGE / "success" / "templates",
     PACKAGE / "tasks" / "templates",
+    PACKAGE / "value" / "templates",
 ]
 
 
@@ -42,15 +50,27 @@ class NavItem:
 
 
 NAVIGATION: list[NavItem] = [
+    # The day's work
     NavItem("Accounts", "/accounts"),
     NavItem("Tasks", "/tasks"),
     NavItem("Escalations", "/escalations"),
+    NavItem("Renewals", "/renewals"),
+    NavItem("Reviews", "/reviews"),
+    NavItem("Expansion", "/expansion"),
+    # Listening and advocacy
+    NavItem("Surveys", "/surveys"),
+    NavItem("Feedback", "/feedback"),
+    NavItem("Advocacy", "/advocacy"),
+    # Signals and automation
     NavItem("Health", "/health"),
     NavItem("Segments", "/segments"),
     NavItem("Playbooks", "/playbooks"),
+    # Measurement
+    NavItem("Value", "/value"),
     NavItem("Revenue", "/metrics/revenue"),
     NavItem("Churn risk", "/churn"),
     NavItem("Model lab", "/lab"),
+    # Administration
     NavItem("Outbox", "/outbox", roles=("admin", "manager")),
     NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
     NavItem("Jobs", "/admin/jobs", roles=("admin",)),

@@ -1,0 +1,1 @@
+"""Business reviews: cadence, internal review, the generated deck, the meeting."""
