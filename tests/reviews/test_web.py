@@ -188,7 +188,8 @@ def test_pages(session: Session, client: TestClient) -> None:
     assert "1 overdue" in listing.select_one("#overdue-count").get_text()
     # The portfolio (the accounts list) counts them too: the CSM's own, or everyone's.
     portfolio = soup(client.get("/accounts").text).select_one("#overdue-reviews")
-    assert portfolio.get_text() == "1 overdue business review" and "bad" in portfolio["class"]
+    assert portfolio is not None and portfolio.get_text() == "1 overdue business review"
+    assert "bad" in portfolio["class"]
 
     token = csrf(client, f"/reviews/{review.id}")
     r = client.post(
