@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy.orm import Session
 
 from boomerang.analytics.source import EventSource
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.reviews import content, periods, render
+from boomerang.success import schemas as success_schemas
+from boomerang.success import service as success_service
+from boomerang.value import schemas as value_schemas
+from boomerang.value import service as value_service
 from tests.reviews.test_deck import END, _enterprise
 
-success_service = pytest.importorskip("boomerang.success.service")
-value_service = pytest.importorskip("boomerang.value.service")
-success_schemas = pytest.importorskip("boomerang.success.schemas")
-value_schemas = pytest.importorskip("boomerang.value.schemas")
 Q3 = periods.parse("2026-Q3")
 
 
@@ -107,3 +106,35 @@ def test_without_plan_the_journey_milestones_show(
     )
     assert review.section("outcomes").note == "From the customer journey's success milestones."
     assert review.section("value").lead == "No feature usage recorded in the period."
+
+
+def test_open_expansion_opportunities_are_internal(
+    session: Session, event_store: EventStore
+) -> None:
+    from decimal import Decimal
+
+    from boomerang.expansion import service as expansion_service
+    from tests.factories import make_account
+
+    account = make_account(session, created_at=datetime(2025, 1, 1, tzinfo=UTC))
+    expansion_service.create(
+        session=session,
+        account=account,
+        title="Analytics add-on for the EU team",
+        estimated_arr=Decimal("24000"),
+    )
+    review = content.assemble(
+        session=session,
+        source=EventSource(store=event_store),
+        account=account,
+        period=Q3,
+        currency="USD",
+        today=END,
+    )
+    section = review.section("expansion")
+    texts = [p.text for p in section.points if p.internal]
+    assert (
+        "Open opportunity (identified): Analytics add-on for the EU team, estimated $24,000 ARR."
+        in texts
+    )
+    assert not any("Analytics add-on" in p.text for p in section.public_points())

@@ -760,6 +760,21 @@ def _other_products(ctx: Context) -> list[str]:
     return [p for p, _ in rows]
 
 
+def _open_opportunities(ctx: Context) -> list[Any]:
+    """The account's open expansion opportunities (see Expansion), largest first."""
+    from boomerang.expansion.models import Opportunity
+    from boomerang.expansion.service import OPEN
+
+    return list(
+        ctx.session.scalars(
+            select(Opportunity)
+            .where(Opportunity.account_id == ctx.account.id, Opportunity.stage.in_(OPEN))
+            .order_by(Opportunity.estimated_arr.desc(), Opportunity.id)
+            .limit(5)
+        )
+    )
+
+
 def expansion_opportunities(ctx: Context) -> Section:
     """What else would serve them: more seats when nearly full, products they do not have."""
     section = Section("expansion", "Expansion opportunities")
@@ -783,6 +798,15 @@ def expansion_opportunities(ctx: Context) -> Section:
     for product in _other_products(ctx):
         section.points.append(
             Point(f"{product}: used by other customers, not yet part of your plan.")
+        )
+    for opportunity in _open_opportunities(ctx):
+        section.points.append(
+            Point(
+                f"Open opportunity ({opportunity.stage.value}): {opportunity.title}, estimated "
+                f"{money(opportunity.estimated_arr, opportunity.currency)} ARR.",
+                internal=True,
+                tone="good",
+            )
         )
     health = _health(ctx)
     if health and health[-1][3] == "positive":

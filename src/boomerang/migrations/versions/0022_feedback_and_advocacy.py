@@ -1,4 +1,5 @@
-"""feedback and advocacy
+"""no schema change (feedback and advocacy tables came in 0020 and 0021); kept so that
+databases stamped 0022 while the work was in progress still find their revision
 
 Revision ID: 0022
 Revises: 0021
