@@ -212,7 +212,11 @@ def test_forged_or_garbled_unsubscribe_links_get_a_clear_400(
     other = mail_settings.model_copy(update={"secret_key": "another-secret-" * 3})
     forged = urlsplit(unsubscribe_url(other, world.contact)).path
     genuine = urlsplit(unsubscribe_url(mail_settings, world.contact)).path
-    for path in (forged, "/u/garbage", genuine[:-3] + "xyz"):
+    for path in (
+        forged,
+        "/u/garbage",
+        genuine[:-5] + ("A" if genuine[-5] != "A" else "B") + genuine[-4:],
+    ):
         for r in (client.get(path), client.post(path)):
             assert r.status_code == 400, path
             assert "This unsubscribe link is not valid" in r.text
