@@ -1,4 +1,6 @@
-"""The ``boomerang`` command: one Typer app, one sub-app per domain."""
+"""The ``boomerang`` command: one Typer app, one sub-app per domain, each imported only
+when it runs (see :mod:`boomerang.cli_lazy`); heavy libraries are imported inside the
+commands that use them, so ``--version`` and ``--help`` answer at once."""
 
 from __future__ import annotations
 
@@ -7,94 +9,143 @@ import shutil
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from boomerang import __version__
-from boomerang.accounts import service as accounts_service
-from boomerang.advocacy import cli as advocacy_cli
-from boomerang.analytics import queries
-from boomerang.billing import service as billing_service
-from boomerang.churn import cli as churn_cli
+from boomerang.cli_lazy import LazyCommand, LazyGroup
 from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.clv import accounts_cli as clv_accounts_cli
-from boomerang.clv import cli as clv_cli
-from boomerang.db import Base, current_revision, migrate
 from boomerang.errors import Conflict, Invalid
-from boomerang.escalations import cli as escalations_cli
-from boomerang.expansion import cli as expansion_cli
-from boomerang.feedback import cli as feedback_cli
-from boomerang.health import cli as health_cli
-from boomerang.imports import cli as imports_cli
-from boomerang.ingest import cli as ingest_cli
-from boomerang.jobs import cli as jobs_cli
-from boomerang.journey import cli as journey_cli
-from boomerang.journey import service as journey_service
-from boomerang.mail import cli as mail_cli
-from boomerang.metrics import cli as metrics_cli
-from boomerang.playbooks import cli as playbooks_cli
-from boomerang.renewals import cli as renewals_cli
-from boomerang.reviews import cli as reviews_cli
-from boomerang.security import generate_password
-from boomerang.segments import cli as segments_cli
-from boomerang.segments import service as segments_service
-from boomerang.segments.models import TouchModel
-from boomerang.success import cli as success_cli
-from boomerang.support import service as support_service
-from boomerang.surveys import cli as surveys_cli
-from boomerang.timeline import service as timeline_service
-from boomerang.users import cli as users_cli
-from boomerang.users import service as users_service
-from boomerang.value import cli as value_cli
-from boomerang.webhooks import cli as webhooks_cli
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+COMMANDS: dict[str, LazyCommand] = {
+    "users": LazyCommand("boomerang.users.cli:app", "Staff users: create and list."),
+    "tokens": LazyCommand(
+        "boomerang.users.cli:tokens_app", "REST API tokens: create, list, revoke."
+    ),
+    "keys": LazyCommand(
+        "boomerang.ingest.cli:keys_app",
+        "Tracking API write keys (Segment-compatible): create, list, revoke.",
+    ),
+    "ingest": LazyCommand("boomerang.ingest.cli:ingest_app", "The tracking API's durable inbox."),
+    "import": LazyCommand(
+        "boomerang.imports.cli:import_command",
+        "Import a file: validate every row, then write all of it or (on any bad row) nothing.",
+        {"no_args_is_help": True},
+    ),
+    "hooks": LazyCommand(
+        "boomerang.webhooks.cli:app", "Inbound webhook sources: create, list, rotate, revoke."
+    ),
+    "health": LazyCommand("boomerang.health.cli:app", "Health scores: compute, explain."),
+    "segments": LazyCommand(
+        "boomerang.segments.cli:app",
+        "Segments: accounts matching a condition, e.g. \"tier = 'smb' and health < 50\".",
+    ),
+    "journey": LazyCommand(
+        "boomerang.journey.cli:app", "The customer journey: stages, milestones, time to value."
+    ),
+    "clv": LazyCommand(
+        "boomerang.clv.cli:clv_app",
+        "Customer lifetime value from transactions: BG/NBD, Pareto/NBD, Gamma-Gamma.",
+    ),
+    "retention": LazyCommand(
+        "boomerang.clv.cli:retention_app",
+        "Contractual retention: the shifted-beta-geometric (sBG) model.",
+    ),
+    "metrics": LazyCommand(
+        "boomerang.metrics.cli:app", "Revenue metrics: ARR bridge, NRR, GRR, churn, cohorts."
+    ),
+    "fx": LazyCommand(
+        "boomerang.metrics.cli:fx_app", "Exchange rates into the reporting currency."
+    ),
+    "churn": LazyCommand(
+        "boomerang.churn.cli:app", "Churn risk: a model of your own history, with reasons."
+    ),
+    "outbox": LazyCommand(
+        "boomerang.mail.cli:outbox_app",
+        "The outbox of customer email: status, delivery, retries, approvals.",
+    ),
+    "email": LazyCommand(
+        "boomerang.mail.cli:email_app", "Email templates and the SMTP connection."
+    ),
+    "playbooks": LazyCommand(
+        "boomerang.playbooks.cli:app", "Playbooks: triggers, conditions and steps that act."
+    ),
+    "escalations": LazyCommand(
+        "boomerang.escalations.cli:app",
+        "Escalations: customer problems moved up support, account manager, executive.",
+    ),
+    "plans": LazyCommand(
+        "boomerang.success.cli:app",
+        "Success plans: desired outcomes, objectives, milestones and KPIs per account.",
+    ),
+    "value": LazyCommand(
+        "boomerang.value.cli:value_app",
+        "Value metrics: what value means for the product, per account.",
+    ),
+    "digests": LazyCommand(
+        "boomerang.value.cli:digests_app",
+        "Value digests: weekly or monthly emails to stakeholders.",
+    ),
+    "reviews": LazyCommand(
+        "boomerang.reviews.cli:app",
+        "Business reviews: cadence, internal review, the generated deck, the meeting.",
+    ),
+    "surveys": LazyCommand(
+        "boomerang.surveys.cli:app",
+        "Surveys: NPS, CSAT and CES programs, answers, roll-ups and comment themes.",
+    ),
+    "feedback": LazyCommand(
+        "boomerang.feedback.cli:app",
+        "Feedback and feature requests (ranked by the ARR asking), advisory board and focus "
+        "groups.",
+    ),
+    "renewals": LazyCommand(
+        "boomerang.renewals.cli:app",
+        "Renewals: the pipeline of contract lines coming up, its forecast and outcomes.",
+    ),
+    "expansion": LazyCommand(
+        "boomerang.expansion.cli:app",
+        "Expansion: upsell and cross-sell opportunities from signals, stages and outcomes.",
+    ),
+    "advocacy": LazyCommand(
+        "boomerang.advocacy.cli:app",
+        "Advocacy: references, reviews, case studies and referrals with incentives.",
+    ),
+    "worker": LazyCommand(
+        "boomerang.jobs.cli:worker",
+        "Run queued jobs until SIGTERM or Ctrl+C (the jobs running then are finished first).",
+    ),
+    "jobs": LazyCommand(
+        "boomerang.jobs.cli:app", "Jobs: the queue of scheduled and triggered work."
+    ),
+}
+"""Every sub-command the root does not define itself, by import path, with its one-line help
+(``boomerang --help`` shows these without importing the modules; a test checks that each
+matches the help of the command it names)."""
+
+
+class BoomerangGroup(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
+    cls=BoomerangGroup,
     help="Boomerang: an open-source customer success platform.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
-app.add_typer(users_cli.app, name="users")
-app.add_typer(users_cli.tokens_app, name="tokens")
-app.add_typer(ingest_cli.keys_app, name="keys")
-app.add_typer(ingest_cli.ingest_app, name="ingest")
-app.command("import", no_args_is_help=True)(imports_cli.import_command)
-app.add_typer(webhooks_cli.app, name="hooks")
-app.add_typer(health_cli.app, name="health")
-app.add_typer(segments_cli.app, name="segments")
-app.add_typer(journey_cli.app, name="journey")
-clv_cli.clv_app.command("accounts")(clv_accounts_cli.accounts)
-app.add_typer(clv_cli.clv_app, name="clv")
-app.add_typer(clv_cli.retention_app, name="retention")
-app.add_typer(metrics_cli.app, name="metrics")
-app.add_typer(metrics_cli.fx_app, name="fx")
-app.add_typer(churn_cli.app, name="churn")
-app.add_typer(mail_cli.outbox_app, name="outbox")
-app.add_typer(mail_cli.email_app, name="email")
-app.add_typer(playbooks_cli.app, name="playbooks")
-app.add_typer(escalations_cli.app, name="escalations")
-app.add_typer(success_cli.app, name="plans")
-app.add_typer(value_cli.value_app, name="value")
-app.add_typer(value_cli.digests_app, name="digests")
-app.add_typer(reviews_cli.app, name="reviews")
-app.add_typer(surveys_cli.app, name="surveys")
-app.add_typer(feedback_cli.app, name="feedback")
-app.add_typer(renewals_cli.app, name="renewals")
-app.add_typer(expansion_cli.app, name="expansion")
-app.add_typer(advocacy_cli.app, name="advocacy")
-app.command("worker")(jobs_cli.worker)
-app.add_typer(jobs_cli.app, name="jobs")
 
 DEMO_LOGIN_FILE = "demo-login.txt"
 
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"boomerang {__version__}")
+        typer.echo(f"boomerang {__version__}")
         raise typer.Exit()
 
 
@@ -108,6 +159,8 @@ def root(
 
 
 def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -115,6 +168,8 @@ def _safe_url(url: str) -> str:
 @friendly_errors
 def init() -> None:
     """Create the data dir and apply database migrations (safe to run again)."""
+    from boomerang.db import current_revision, migrate
+
     settings = runtime.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.events_dir.mkdir(parents=True, exist_ok=True)
@@ -145,6 +200,8 @@ def _write_login(email: str, password: str) -> None:
 
 
 def _wipe_operational_store() -> None:
+    from boomerang.db import Base
+
     with runtime.transaction() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
@@ -172,7 +229,14 @@ def demo(
     ] = False,
 ) -> None:
     """Load a realistic demo B2B SaaS company (accounts, contracts, usage events, tickets ...)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.db import migrate
     from boomerang.demo.generator import generate
+    from boomerang.security import generate_password
+    from boomerang.users import service as users_service
 
     try:
         end_day = date.fromisoformat(end) if end else datetime.now(UTC).date()
@@ -259,7 +323,7 @@ DEMO_SEGMENTS = (
     (
         "Enterprise at risk",
         "tier = 'enterprise' and (colour != 'green' or vector = 'negative')",
-        TouchModel.high_touch,
+        "high_touch",
     ),
     ("Renewing in 90 days", "renewal_in_days >= 0 and renewal_in_days <= 90", None),
     ("Ready to expand", "vector = 'positive' and score.adoption_breadth >= 80", None),
@@ -271,6 +335,9 @@ def _demo_health(end_day: date, progress: Progress) -> None:
     """Five weekly health snapshots up to ``end_day`` (so trends show) and a few segments."""
     from boomerang.health import scorecard, vectors
     from boomerang.health import service as health_service
+    from boomerang.journey import service as journey_service
+    from boomerang.segments import service as segments_service
+    from boomerang.segments.models import TouchModel
 
     days = [end_day - timedelta(days=7 * weeks) for weeks in range(4, -1, -1)]
     task = progress.add_task("health", total=len(days) + 1)
@@ -287,7 +354,10 @@ def _demo_health(end_day: date, progress: Progress) -> None:
             progress.advance(task)
         for name, condition, touch in DEMO_SEGMENTS:
             segments_service.create(
-                session=session, name=name, condition=condition, touch_model=touch
+                session=session,
+                name=name,
+                condition=condition,
+                touch_model=TouchModel(touch) if touch else None,
             )
         at = datetime.combine(end_day, datetime.min.time(), tzinfo=UTC)
         segments_service.evaluate(session=session, now=at)
@@ -402,6 +472,7 @@ def serve(
     import uvicorn
 
     from boomerang.app import create_app
+    from boomerang.db import migrate
 
     settings = runtime.settings
     if host:
@@ -433,6 +504,16 @@ def serve(
 @friendly_errors
 def status() -> None:
     """What the stores hold, and where they are."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.analytics import queries
+    from boomerang.billing import service as billing_service
+    from boomerang.db import current_revision
+    from boomerang.support import service as support_service
+    from boomerang.timeline import service as timeline_service
+    from boomerang.users import service as users_service
+
     settings = runtime.settings
     with runtime.transaction() as session:
         counts = {

@@ -1,4 +1,9 @@
-"""What every CLI command shares: settings, the stores, one-line errors."""
+"""What every CLI command shares: settings, the stores, one-line errors.
+
+Importing this module is cheap (Typer and the standard library only): the settings, the
+database, the event store and Rich are opened on first use, so that ``boomerang --help``
+and a domain's ``--help`` never pay for SQLAlchemy, pydantic, DuckDB or Ibis.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,52 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property, wraps
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from boomerang.analytics.source import EventSource
-from boomerang.config import Settings, get_settings
-from boomerang.db import current_revision, engine_from_settings, session_factory
 from boomerang.errors import BoomerangError
-from boomerang.events.store import EventStore
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from boomerang.analytics.source import EventSource
+    from boomerang.config import Settings
+    from boomerang.events.store import EventStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class _LazyConsole:
+    """A Rich console made on first use (importing Rich costs more than a ``--version``)."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+console = cast("Console", _LazyConsole(stderr=False))
+err_console = cast("Console", _LazyConsole(stderr=True))
+
+
+def domain_app(help: str, **kwargs: Any) -> typer.Typer:
+    """A domain's sub-command group, formatted like the root one (plain Click help: Rich's
+    help formatting costs more than the rest of a ``--help``)."""
+    kwargs.setdefault("no_args_is_help", True)
+    return typer.Typer(help=help, rich_markup_mode=None, pretty_exceptions_enable=False, **kwargs)
 
 
 class Runtime:
@@ -32,22 +64,32 @@ class Runtime:
 
     @cached_property
     def settings(self) -> Settings:
+        from boomerang.config import get_settings
+
         return get_settings()
 
     @cached_property
     def engine(self) -> Engine:
+        from boomerang.db import engine_from_settings
+
         return engine_from_settings(self.settings)
 
     @cached_property
     def event_store(self) -> EventStore:
+        from boomerang.events.store import EventStore
+
         return EventStore(self.settings.events_dir)
 
     @cached_property
     def event_source(self) -> EventSource:
+        from boomerang.analytics.source import EventSource
+
         return EventSource.from_settings(self.settings, self.event_store)
 
     def reset(self) -> None:
         """Forget the opened stores (and re-read settings on next use)."""
+        from boomerang.config import get_settings
+
         if "engine" in self.__dict__:
             self.engine.dispose()
         for name in ("settings", "engine", "event_store", "event_source"):
@@ -56,7 +98,7 @@ class Runtime:
 
     def require_schema(self) -> None:
         """Refuse to work on a database that ``boomerang init`` has not prepared."""
-        from boomerang.db import migrations_head
+        from boomerang.db import current_revision, migrations_head
 
         if current_revision(self.engine) != migrations_head(self.engine):
             raise BoomerangError(
@@ -66,6 +108,8 @@ class Runtime:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on error."""
+        from boomerang.db import session_factory
+
         self.require_schema()
         with session_factory(self.engine)() as session, session.begin():
             yield session
@@ -80,6 +124,21 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _database_failure(exc: Exception) -> str | None:
+    """The one line for a SQLAlchemy error, or None when ``exc`` is not one. SQLAlchemy is
+    only looked at when it has been imported: otherwise no database error can have happened."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return f"cannot use the database: {reason}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {str(exc).splitlines()[0]}"
+    return None
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn expected failures into one clear line and exit code 1, never a traceback."""
 
@@ -89,13 +148,13 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except BoomerangError as exc:
             raise fail(exc.message) from None
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise fail(f"cannot use the database: {reason}") from None
-        except SQLAlchemyError as exc:
-            raise fail(f"database error: {str(exc).splitlines()[0]}") from None
         except KeyboardInterrupt:
             raise fail("interrupted") from None
+        except Exception as exc:
+            line = _database_failure(exc)
+            if line is None:
+                raise
+            raise fail(line) from None
 
     return wrapper
 

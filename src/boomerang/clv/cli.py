@@ -288,3 +288,9 @@ def retention_fit(
     for i in range(result["periods"]):
         projection.add_row(str(i + 1), *(f"{f['projection'][i]['survival']:.3f}" for f in fits))
     console.print(projection)
+
+
+# `boomerang clv accounts`: the contractual valuation of our own accounts lives beside it.
+from boomerang.clv.accounts_cli import accounts  # noqa: E402
+
+clv_app.command("accounts")(accounts)

@@ -1,0 +1,85 @@
+"""The guard that keeps the CLI instant: starting it imports no heavy library.
+
+Each check runs in a fresh interpreter and reads ``sys.modules``, so what another test
+imported cannot hide a regression.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from boomerang.cli import COMMANDS
+
+HEAVY = (
+    "sklearn",
+    "scipy",
+    "pandas",
+    "ibis",
+    "duckdb",
+    "weasyprint",
+    "fastapi",
+    "uvicorn",
+    "alembic",
+    "pyarrow",
+    "numpy",
+)
+"""Never imported by starting the CLI, by ``--version`` or by any ``--help``."""
+
+STARTUP_ALSO = ("sqlalchemy", "pydantic", "pydantic_settings", "rich", "jinja2")
+"""Nor, for ``import boomerang.cli``, ``--version`` and ``--help``, these lighter ones."""
+
+DOMAIN_MODULES = sorted({entry.target.partition(":")[0] for entry in COMMANDS.values()})
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    return {name.partition(".")[0] for name in json.loads(last)}
+
+
+def _cli(*args: str) -> str:
+    return (
+        "import sys\n"
+        "from boomerang.cli import app\n"
+        f"sys.argv = ['boomerang', *{list(args)!r}]\n"
+        "try:\n"
+        "    app(standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("import boomerang.cli", id="import"),
+        pytest.param(_cli("--version"), id="--version"),
+        pytest.param(_cli("--help"), id="--help"),
+    ],
+)
+def test_starting_the_cli_imports_nothing_heavy(code: str) -> None:
+    loaded = _modules_after(code)
+    assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
+
+
+@pytest.mark.parametrize("module", DOMAIN_MODULES)
+def test_a_domain_cli_module_imports_nothing_heavy(module: str) -> None:
+    loaded = _modules_after(f"import {module}")
+    assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_listed_help_is_the_commands_own(name: str) -> None:
+    """``boomerang --help`` shows the registry's line without importing the command: it must
+    say what the command itself says."""
+    command = COMMANDS[name].load(name)
+    own = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+    assert own == COMMANDS[name].help
