@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# pytest workers: one per core (`make test TEST_WORKERS=0` runs in one process).
+TEST_WORKERS ?= auto
 
 .PHONY: demo test lint typecheck pytest browser bench conformance-spark install install-dev clean help
 
@@ -54,7 +56,7 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=20
 
 test: lint typecheck pytest
 

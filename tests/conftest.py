@@ -3,11 +3,17 @@ transaction per test, the event store in a temporary folder, an app wired to bot
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,8 +26,64 @@ from boomerang.config import Settings, get_settings
 from boomerang.db import make_engine, migrate
 from boomerang.events.store import EventStore
 from boomerang.web.deps import get_session
+from tests.support import SHARED_DATA, SKIP_PREFIX_SHARED
 
-POSTGRES_URL = os.environ.get("BOOMERANG_TEST_POSTGRES_URL")
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_url() -> tuple[str | None, str]:
+    """The PostgreSQL to test against, and one line saying which and why.
+
+    ``BOOMERANG_TEST_POSTGRES_URL`` wins (``off`` turns the PostgreSQL tests off); otherwise,
+    when a server answers on 127.0.0.1:5432 (as on CI machines), its ``test`` database."""
+    configured = os.environ.get("BOOMERANG_TEST_POSTGRES_URL", "").strip()
+    if configured.lower() == "off":
+        return None, "PostgreSQL tests: off (BOOMERANG_TEST_POSTGRES_URL=off)"
+    if configured:
+        return configured, "PostgreSQL tests: on, BOOMERANG_TEST_POSTGRES_URL from the environment"
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError as exc:
+        return None, (
+            f"PostgreSQL tests: SKIPPED, nothing answers on 127.0.0.1:5432 ({exc.strerror or exc}); "
+            "set BOOMERANG_TEST_POSTGRES_URL to use another server"
+        )
+    return DEFAULT_POSTGRES_URL, f"PostgreSQL tests: on, {DEFAULT_POSTGRES_URL} answers"
+
+
+POSTGRES_URL, POSTGRES_LINE = _postgres_url()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [POSTGRES_LINE]
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line for each family of skips (PostgreSQL absent, shared data absent), instead of
+    one line per test."""
+    families = {"PostgreSQL": 0, "shared data": 0, "other": 0}
+    reasons: dict[str, str] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith("PostgreSQL tests"):
+            families["PostgreSQL"] += 1
+        elif reason.startswith(SKIP_PREFIX_SHARED):
+            families["shared data"] += 1
+            reasons["shared data"] = str(SHARED_DATA)
+        else:
+            families["other"] += 1
+            reasons.setdefault("other", reason)
+    write = terminalreporter.write_line
+    if families["PostgreSQL"]:
+        write(f"{families['PostgreSQL']} PostgreSQL tests skipped: {POSTGRES_LINE}")
+    if families["shared data"]:
+        write(
+            f"{families['shared data']} tests skipped: the reference data folder "
+            f"{SHARED_DATA} is absent"
+        )
+    if families["other"]:
+        write(f"{families['other']} other tests skipped, e.g. {reasons['other']}")
 
 
 def _postgres_schema_url(base: str, schema: str) -> str:
@@ -35,7 +97,7 @@ def _postgres_schema_url(base: str, schema: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_base_url() -> str:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests: set BOOMERANG_TEST_POSTGRES_URL to run them")
+        pytest.skip(POSTGRES_LINE)
     return POSTGRES_URL
 
 
@@ -141,3 +203,37 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``demo_company(*args)`` builds ``boomerang demo *args`` once per run (shared by every
+    pytest worker, behind a file lock) and returns a data dir of the test's own holding a copy
+    of it (SQLite file, event store, secret key), so each test may change it freely."""
+    cache = tmp_path_factory.getbasetemp().parent / "demo-companies"
+    cache.mkdir(exist_ok=True)
+
+    def build(*args: str, into: Path) -> Path:
+        key = "_".join(arg.lstrip("-") for arg in args) or "default"
+        built = cache / key
+        with (cache / f"{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (built / "done").exists():
+                shutil.rmtree(built, ignore_errors=True)
+                env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
+                env["BOOMERANG_DATA_DIR"] = str(built / "var")
+                made = subprocess.run(
+                    [sys.executable, "-m", "boomerang", "demo", *args],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                assert made.returncode == 0, made.stderr
+                (built / "stdout").write_text(made.stdout)
+                (built / "done").touch()
+        target = into / "var"
+        shutil.copytree(built / "var", target)
+        return target
+
+    return build

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 import boomerang.models  # noqa: F401
 from boomerang.db import (
+    SCHEMA_HEAD,
     Base,
     current_revision,
     make_engine,
@@ -33,6 +34,11 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
     migrate(engine)
     migrate(engine)
     assert current_revision(engine) == migrations_head(engine)
+
+
+def test_the_schema_head_every_command_expects_is_alembics(engine: Engine) -> None:
+    """A new migration moves ``SCHEMA_HEAD`` too (commands compare the database with it)."""
+    assert migrations_head(engine) == SCHEMA_HEAD
 
 
 def test_times_come_back_aware_utc(session: Session) -> None:

@@ -507,7 +507,6 @@ def status() -> None:
     from rich.table import Table
 
     from boomerang.accounts import service as accounts_service
-    from boomerang.analytics import queries
     from boomerang.billing import service as billing_service
     from boomerang.db import current_revision
     from boomerang.support import service as support_service
@@ -524,10 +523,19 @@ def status() -> None:
             "tickets": support_service.count(session=session),
             "timeline entries": timeline_service.count(session=session),
         }
-    source = runtime.event_source
-    with source.open() as events:
-        totals = queries.event_totals(events)
-    counts["events"] = totals.events
+    if settings.events_source is None:  # the embedded store: DuckDB alone, no Ibis
+        from boomerang.analytics import engine as embedded
+
+        counts["events"], first, last = embedded.event_span(runtime.event_store)
+        where = embedded.describe(runtime.event_store)
+    else:
+        from boomerang.analytics import queries
+
+        source = runtime.event_source
+        with source.open() as events:
+            totals = queries.event_totals(events)
+        counts["events"], first, last = totals.events, totals.first, totals.last
+        where = source.describe()
     table = Table("what", "count")
     for label, value in counts.items():
         table.add_row(label, f"{value:,}")
@@ -536,12 +544,8 @@ def status() -> None:
         f"operational store: {_safe_url(settings.sqlalchemy_url)} "
         f"(schema {current_revision(runtime.engine)})"
     )
-    span = (
-        f", {totals.first:%Y-%m-%d} to {totals.last:%Y-%m-%d}"
-        if totals.first and totals.last
-        else ""
-    )
-    console.print(f"events: {source.describe()}{span}")
+    span = f", {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else ""
+    console.print(f"events: {where}{span}")
 
 
 def main() -> None:

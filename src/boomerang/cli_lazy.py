@@ -32,7 +32,7 @@ class LazyCommand:
         module_name, _, attribute = self.target.partition(":")
         obj = getattr(importlib.import_module(module_name), attribute)
         if isinstance(obj, typer.Typer):
-            command = typer.main.get_command(obj)
+            command: Command = typer.main.get_group(obj)  # a group even with one command
         else:
             single = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
             single.command(name, **self.options)(obj)

@@ -47,6 +47,14 @@ class _LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
 
+    # Special methods are looked up on the type, not through __getattr__ (Rich's progress
+    # bars and live displays enter the console as a context manager).
+    def __enter__(self) -> Console:
+        return self._get().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._get().__exit__(*exc_info)
+
 
 console = cast("Console", _LazyConsole(stderr=False))
 err_console = cast("Console", _LazyConsole(stderr=True))
@@ -56,6 +64,7 @@ def domain_app(help: str, **kwargs: Any) -> typer.Typer:
     """A domain's sub-command group, formatted like the root one (plain Click help: Rich's
     help formatting costs more than the rest of a ``--help``)."""
     kwargs.setdefault("no_args_is_help", True)
+    kwargs.setdefault("add_completion", False)  # the root command installs completion
     return typer.Typer(help=help, rich_markup_mode=None, pretty_exceptions_enable=False, **kwargs)
 
 
@@ -70,6 +79,7 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
+        import boomerang.models  # noqa: F401 (every mapped class: relationships resolve)
         from boomerang.db import engine_from_settings
 
         return engine_from_settings(self.settings)
@@ -98,9 +108,9 @@ class Runtime:
 
     def require_schema(self) -> None:
         """Refuse to work on a database that ``boomerang init`` has not prepared."""
-        from boomerang.db import current_revision, migrations_head
+        from boomerang.db import SCHEMA_HEAD, current_revision
 
-        if current_revision(self.engine) != migrations_head(self.engine):
+        if current_revision(self.engine) != SCHEMA_HEAD:
             raise BoomerangError(
                 "the database is not initialised or not up to date: run `boomerang init`"
             )

@@ -18,7 +18,7 @@ from boomerang.errors import Invalid
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 TELCO = DATA / "telco_churn.csv"
 BANK = DATA / "bank_churn_modelling.csv"
-needs_data = pytest.mark.skipif(not TELCO.is_file(), reason=f"reference data missing: {TELCO}")
+needs_data = pytest.mark.skipif(not TELCO.is_file(), reason=f"reference data absent: {TELCO}")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -70,6 +70,14 @@ def test_starting_the_cli_imports_nothing_heavy(code: str) -> None:
     assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
 
 
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_domain_help_imports_nothing_heavy(name: str) -> None:
+    """``boomerang <domain> --help`` builds every option of the domain's commands: neither
+    the domain nor Typer may import a heavy library (or pydantic) to do it."""
+    loaded = _modules_after(_cli(name, "--help"))
+    assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
+
+
 @pytest.mark.parametrize("module", DOMAIN_MODULES)
 def test_a_domain_cli_module_imports_nothing_heavy(module: str) -> None:
     loaded = _modules_after(f"import {module}")

@@ -29,7 +29,7 @@ from scipy.integrate import quad
 from scipy.special import gammaln
 
 from boomerang.clv import models, retention
-from boomerang.clv.models import BGNBD, GammaGamma, ParetoNBD
+from boomerang.clv.models import BGNBD, GammaGamma, ModelDoesNotSuit, ParetoNBD
 from boomerang.clv.retention import ShiftedBetaGeometric
 from boomerang.clv.summary import summarize
 from boomerang.errors import Invalid
@@ -76,7 +76,7 @@ def write_cdnow_csv(out: Path) -> Path:
 
 def require_sbg_csv() -> Path:
     if not SBG_CSV.is_file():
-        pytest.skip(f"reference data {SBG_CSV} is absent (../shared/data beside the project)")
+        pytest.skip(f"reference data absent: {SBG_CSV}")
     return SBG_CSV
 
 
@@ -535,7 +535,10 @@ def test_a_model_that_does_not_suit_the_data_says_so() -> None:
     T = rng.integers(20, 40, 500).astype(float)
     x = rng.poisson(T).astype(float)
     tx = np.where(x > 0, T - rng.exponential(0.5, 500).clip(0, 1), 0.0).clip(0)
-    with pytest.raises(Invalid, match="the model may not suit these data"):
+    # Which symptom the optimiser meets first (no convergence, a parameter running off to 0 or
+    # infinity) depends on the machine's floating-point path: the error's type is what is
+    # promised, and every variant says that the model does not suit the data.
+    with pytest.raises(ModelDoesNotSuit, match=r"(may|does) not suit these data"):
         BGNBD.fit(x, tx, T)
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -72,9 +73,12 @@ def test_noise_leaves_the_weights_alone() -> None:
     assert sug.auc_suggested_test == sug.auc_current_test
 
 
-def test_default_scorecard_separates_churners_on_the_demo_company(tmp_path: Path) -> None:
+def test_default_scorecard_separates_churners_on_the_demo_company(
+    tmp_path: Path, demo_company: Callable[..., Path]
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
-    env.update(BOOMERANG_DATA_DIR=str(tmp_path / "var"))
+    data_dir = demo_company("--end", "2026-11-01", into=tmp_path)
+    env.update(BOOMERANG_DATA_DIR=str(data_dir))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -85,9 +89,6 @@ def test_default_scorecard_separates_churners_on_the_demo_company(tmp_path: Path
             timeout=600,
         )
 
-    assert run("init").returncode == 0
-    demo = run("demo", "--end", "2026-11-01")
-    assert demo.returncode == 0, demo.stderr
     done = run("health", "backtest", "--until", "2026-11-01", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)

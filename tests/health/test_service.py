@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -253,9 +253,12 @@ def test_api_page_and_missing_scores(
     assert client.get("/api/v1/accounts/nope/health", headers=auth).status_code == 404
 
 
-def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
+def test_cli_compute_and_show_on_a_demo_company(
+    tmp_path: Path, demo_company: Callable[..., Path]
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
-    env.update(BOOMERANG_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+    data_dir = demo_company("--accounts", "40", "--months", "6", into=tmp_path)
+    env.update(BOOMERANG_DATA_DIR=str(data_dir), COLUMNS="200")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -266,9 +269,6 @@ def test_cli_compute_and_show_on_a_demo_company(tmp_path: Path) -> None:
             timeout=300,
         )
 
-    assert run("init").returncode == 0
-    demo = run("demo", "--accounts", "40", "--months", "6")
-    assert demo.returncode == 0, demo.stderr
     computed = run("health", "compute", "--json")
     assert computed.returncode == 0, computed.stderr
     result = json.loads(computed.stdout)

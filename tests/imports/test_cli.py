@@ -34,7 +34,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.skipif(not RAVENSTACK.exists(), reason="the RavenStack data set is not here")
+@pytest.mark.skipif(not RAVENSTACK.exists(), reason=f"reference data absent: {RAVENSTACK}")
 def test_ravenstack_with_the_shipped_mappings(env: dict[str, str]) -> None:
     files = {
         "accounts": "ravenstack_accounts.csv",

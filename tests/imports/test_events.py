@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from boomerang.analytics.engine import connect
 from boomerang.errors import Invalid
-from boomerang.events.store import EVENT_SCHEMA, EventStore
+from boomerang.events.schema import EVENT_SCHEMA
+from boomerang.events.store import EventStore
 from boomerang.imports.mapping import Mapping, parse_flags
 from boomerang.imports.models import ImportStatus
 from boomerang.imports.service import run_import
@@ -172,7 +173,7 @@ def test_same_file_twice_is_refused_unless_forced_and_dry_run_writes_nothing(
 
 def test_sparkify_log_gzipped(session: Session, event_store: EventStore, tmp_path: Path) -> None:
     if not SPARKIFY.exists():
-        pytest.skip(f"{SPARKIFY} is not on this machine")
+        pytest.skip(f"reference data absent: {SPARKIFY}")
     lines = SPARKIFY.read_text().splitlines()
     path = tmp_path / "sparkify.ndjson.gz"
     path.write_bytes(gzip.compress("\n".join(lines).encode()))

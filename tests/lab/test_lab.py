@@ -19,7 +19,7 @@ from tests.web.test_ui import csrf, login, soup
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 TELCO = DATA / "telco_churn.csv"
 SBG = DATA / "sbg_retention_fader_hardie_2007.csv"
-needs_data = pytest.mark.skipif(not SBG.is_file(), reason=f"reference data missing: {DATA}")
+needs_data = pytest.mark.skipif(not SBG.is_file(), reason=f"reference data absent: {SBG}")
 
 
 def _auth(session: Session) -> dict[str, str]:

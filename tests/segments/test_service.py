@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -154,9 +155,10 @@ def test_api(client: TestClient, session: Session, accounts: dict[str, Account])
     assert client.get("/api/v1/segments/nope/accounts", headers=auth).status_code == 404
 
 
-def test_cli(tmp_path: Path) -> None:
+def test_cli(tmp_path: Path, demo_company: Callable[..., Path]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
-    env.update(BOOMERANG_DATA_DIR=str(tmp_path / "var"), COLUMNS="200")
+    data_dir = demo_company("--accounts", "40", "--months", "6", into=tmp_path)
+    env.update(BOOMERANG_DATA_DIR=str(data_dir), COLUMNS="200")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -167,8 +169,7 @@ def test_cli(tmp_path: Path) -> None:
             timeout=300,
         )
 
-    assert run("init").returncode == 0
-    assert run("demo", "--accounts", "40", "--months", "6").returncode == 0
+    assert run("init").returncode == 0  # on a loaded company: changes nothing
     assert run("health", "compute").returncode == 0
     preview = run("segments", "preview", "--where", "tier = 'smb' and health < 101")
     assert preview.returncode == 0, preview.stderr

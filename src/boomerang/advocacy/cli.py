@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.advocacy import service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.renewals.service import money
-from boomerang.users import service as users_service
-from boomerang.users.models import User
 
-app = typer.Typer(
-    help="Advocacy: references, reviews, case studies and referrals with incentives.",
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.users.models import User
+
+app = domain_app(help="Advocacy: references, reviews, case studies and referrals with incentives.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Email of the staff user acting (default: nobody).")
@@ -29,6 +24,8 @@ ByOption = Annotated[
 
 
 def _by(session: Session, email: str | None) -> User | None:
+    from boomerang.users import service as users_service
+
     if not email:
         return None
     user = users_service.get_by_email(session=session, email=email)
@@ -44,6 +41,10 @@ def suggest(
     as_json: JsonOption = False,
 ) -> None:
     """Promoters (NPS 9-10) on a positive vector who may be asked now."""
+    from rich.table import Table
+
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         rows = [
             s.as_dict()
@@ -74,6 +75,8 @@ def ask(
     by: ByOption = None,
 ) -> None:
     """Record an ask (refused within the contact's cooldown)."""
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         row = service.ask(
             session=session,
@@ -94,6 +97,10 @@ def list_asks(
     as_json: JsonOption = False,
 ) -> None:
     """Asks, latest first."""
+    from rich.table import Table
+
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         rows = [
             {
@@ -126,6 +133,8 @@ def ask_status(
     by: ByOption = None,
 ) -> None:
     """Record the answer to an ask."""
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         row = service.get_ask(session=session, ask_id=ask_id)
         service.update_ask(session=session, row=row, status=status, note=note, by=_by(session, by))
@@ -146,6 +155,10 @@ def refer(
     by: ByOption = None,
 ) -> None:
     """Record a referral given by an account."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.advocacy import service
+    from boomerang.renewals.service import money
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         row = service.refer(
@@ -172,6 +185,10 @@ def list_referrals(
     as_json: JsonOption = False,
 ) -> None:
     """Referrals, latest first."""
+    from rich.table import Table
+
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         rows: list[dict[str, Any]] = [
             {
@@ -206,6 +223,9 @@ def referral_status(
     by: ByOption = None,
 ) -> None:
     """Move a referral on (won makes its reward due)."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         row = service.get_referral(session=session, referral_id=referral_id)
         referred = accounts_service.get_by_ref(session=session, ref=account) if account else None
@@ -224,6 +244,8 @@ def pay(
     by: ByOption = None,
 ) -> None:
     """Mark a referral's due reward as paid."""
+    from boomerang.advocacy import service
+
     with runtime.transaction() as session:
         row = service.get_referral(session=session, referral_id=referral_id)
         service.pay_reward(session=session, row=row, by=_by(session, by))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import duckdb
 
-from boomerang.events.store import EVENT_SCHEMA, EventStore
+from boomerang.events.store import EventStore
 
 _DUCK_TYPES = {
     "string": "VARCHAR",
@@ -16,6 +17,8 @@ _DUCK_TYPES = {
 
 
 def _empty_events_sql() -> str:
+    from boomerang.events.schema import EVENT_SCHEMA
+
     columns = ", ".join(
         f"CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS {f.name}" for f in EVENT_SCHEMA
     )
@@ -49,3 +52,24 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+def describe(store: EventStore) -> str:
+    """One line for people: where the embedded store keeps events."""
+    return f"embedded Parquet store at {store.root.resolve()}"
+
+
+def event_span(store: EventStore) -> tuple[int, datetime | None, datetime | None]:
+    """How many events the embedded store holds, and the first and last event times (UTC),
+    in one DuckDB query: ``boomerang status`` reads it without loading Ibis."""
+    with connect(store) as con:
+        row = con.execute("SELECT count(*), min(timestamp), max(timestamp) FROM events").fetchone()
+    assert row is not None  # an aggregate always answers one row
+    count, first, last = row
+    return int(count), _utc(first), _utc(last)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

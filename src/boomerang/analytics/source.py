@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
 from boomerang.analytics.engine import connect as connect_embedded
+from boomerang.analytics.engine import describe as describe_embedded
 from boomerang.config import EVENT_FIELDS, Settings, parse_event_columns
 from boomerang.errors import BoomerangError
 from boomerang.events.store import EventStore
@@ -89,7 +90,7 @@ class EventSource:
     def describe(self) -> str:
         """One line for people: where events are read, password masked."""
         if self.url is None:
-            return f"embedded Parquet store at {self.store.root.resolve()}"
+            return describe_embedded(self.store)
         renamed = {f: c for f, c in self.columns.items() if f != c}
         mapping = (
             " (" + ", ".join(f"{f} = {c}" for f, c in renamed.items()) + ")" if renamed else ""

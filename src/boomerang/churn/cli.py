@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from boomerang.accounts import service as accounts_service
-from boomerang.churn import service, tabular
-from boomerang.cli_support import console, fail, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, fail, friendly_errors, runtime
 
-app = typer.Typer(
-    help="Churn risk: a model of your own history, with reasons.", no_args_is_help=True
-)
+# The services (scikit-learn, pandas, SQLAlchemy) and Rich are imported by the commands that
+# use them, so that `boomerang churn --help` starts without them.
+
+app = domain_app(help="Churn risk: a model of your own history, with reasons.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AsOfOption = Annotated[
@@ -34,6 +32,8 @@ def _num(value: float | None) -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     m, h = report["model"], report["health_score_alone"]
     console.print(
         f"label: {report['label']}; trained on {len(report['train_days'])} days "
@@ -84,6 +84,9 @@ def train(
 ) -> None:
     """Train a new model version on the history, judge it out of time, and (by default)
     score every live account with it."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.churn import service
+
     settings = runtime.settings
     with runtime.transaction() as session:
         trained = service.train(
@@ -122,6 +125,9 @@ def train(
 @friendly_errors
 def score(as_of: AsOfOption = None) -> None:
     """Score every live account with the latest model (today's predictions are replaced)."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.churn import service
+
     settings = runtime.settings
     with runtime.transaction() as session:
         result = service.score(
@@ -143,6 +149,9 @@ def score(as_of: AsOfOption = None) -> None:
 @friendly_errors
 def report(as_json: JsonOption = False) -> None:
     """The latest model's out-of-time evaluation against the health score alone."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.churn import service
+
     with runtime.transaction() as session:
         row = service.latest_model(session=session)
         if row is None:
@@ -166,6 +175,12 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """An account's churn probability, band and the drivers pushing it up or down."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.churn import service
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         risk = service.account_risk(session=session, account_id=acc.id)
@@ -215,6 +230,8 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Train on a stratified random split of a plain table and score the held-out rows."""
+    from boomerang.churn import tabular
+
     if model not in ("logistic", "gbm"):
         raise fail(f"--model must be logistic or gbm, got {model!r}")
     result = tabular.evaluate(

@@ -7,10 +7,8 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.clv import valuation
 
 
 @friendly_errors
@@ -23,6 +21,11 @@ def accounts(
 ) -> None:
     """Fit the sBG retention model per tier on the contract history and store each paying
     account's expected value from the renewals still to come."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.clv import valuation
+
     settings = runtime.settings
     with runtime.transaction() as session:
         result = valuation.value_accounts(

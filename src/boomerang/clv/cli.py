@@ -8,26 +8,23 @@ import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors
-from boomerang.clv import service
+from boomerang.cli_support import console, domain_app, friendly_errors
 from boomerang.errors import Invalid
 
-# The models (SciPy) are imported by the commands that use them, so that the rest of the
-# `boomerang` command starts without them.
+if TYPE_CHECKING:
+    from rich.table import Table
 
-clv_app = typer.Typer(
+# The service with its models (NumPy, SciPy) and Rich are imported by the commands that use
+# them, so that `boomerang clv --help` and `boomerang retention --help` start without them.
+
+clv_app = domain_app(
     help="Customer lifetime value from transactions: BG/NBD, Pareto/NBD, Gamma-Gamma.",
-    no_args_is_help=True,
 )
-retention_app = typer.Typer(
-    help="Contractual retention: the shifted-beta-geometric (sBG) model.", no_args_is_help=True
-)
+retention_app = domain_app(help="Contractual retention: the shifted-beta-geometric (sBG) model.")
 
 
 class ModelName(StrEnum):
@@ -73,6 +70,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _params_table(title: str, params: dict[str, float], log_likelihood: float, n: int) -> Table:
+    from rich.table import Table
+
     table = Table("parameter", "value", title=title)
     for name, value in params.items():
         table.add_row(name, f"{value:.6g}")
@@ -102,6 +101,8 @@ def fit(
     the literature's names; gamma-gamma is fitted on the customers with at least one repeat
     purchase.
     """
+    from boomerang.clv import service
+
     result = service.fit_file(
         file,
         customer=customer,
@@ -123,9 +124,6 @@ def fit(
             result["n"],
         )
     )
-
-
-PREDICTION_COLUMNS = service.PREDICTION_COLUMNS
 
 
 @clv_app.command("predict")
@@ -159,6 +157,12 @@ def predict(
     spend per purchase and the discounted CLV (the purchase model with gamma-gamma, as
     lifetimes' customer_lifetime_value; a month is 365.25/12 days).
     """
+    import numpy as np
+    from rich.table import Table
+
+    from boomerang.clv import service
+    from boomerang.clv.service import PREDICTION_COLUMNS
+
     result = service.predict_file(
         file,
         customer=customer,
@@ -256,6 +260,10 @@ def retention_fit(
     discounted expected residual lifetime (DERL, in payments) of a customer active through
     the whole observation.
     """
+    from rich.table import Table
+
+    from boomerang.clv import service
+
     result = service.retention_file(
         file,
         recency=recency,

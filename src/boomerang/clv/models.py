@@ -164,12 +164,12 @@ def minimize_log_params(
             )
             stationary = bool(result.success)
     except _OutOfTime:
-        raise Invalid(
+        raise ModelDoesNotSuit(
             f"the {what} fit did not converge within {FIT_SECONDS:.0f} s; the model may not "
             "suit these data"
         ) from None
     if not stationary or not math.isfinite(result.fun) or result.fun >= 1e10:
-        raise Invalid(
+        raise ModelDoesNotSuit(
             f"the {what} fit did not converge ({result.message}); the model may not suit these data"
         )
     logp = np.asarray(result.x, dtype=np.float64)
@@ -178,12 +178,19 @@ def minimize_log_params(
         i = int(edge[0])
         name = names[i] if i < len(names) else f"parameter {i + 1}"
         where = "infinity" if logp[i] > 0 else "0"
-        raise Invalid(
+        raise ModelDoesNotSuit(
             f"the {what} fit does not converge: {name} runs off to {where}, so the model does "
             "not suit these data (e.g. no sign of customers dropping out, or purchase rates "
             "that do not vary between customers)"
         )
     return np.exp(logp)
+
+
+class ModelDoesNotSuit(Invalid):
+    """The fit has no finite, stationary maximum on these data (a parameter runs off to 0 or
+    infinity, the optimiser does not converge, or it runs out of time). Which of these a fit
+    meets first depends on the floating-point path of the machine (CPU, BLAS), so callers and
+    tests should rely on this type, not on the wording."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from boomerang.demo.world import (
     TRIAL_DAYS,
     World,
 )
-from boomerang.events.store import EVENT_SCHEMA, EventStore
+from boomerang.events.schema import EVENT_SCHEMA
+from boomerang.events.store import EventStore
 
 TRACK_EVENTS = (
     "Signed In",

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.escalations import service
-from boomerang.escalations.models import Escalation
-from boomerang.users import service as users_service
-from boomerang.users.models import User
 
-app = typer.Typer(
-    help="Escalations: customer problems moved up support, account manager, executive.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.escalations.models import Escalation
+    from boomerang.users.models import User
+
+app = domain_app(
+    help="Escalations: customer problems moved up support, account manager, executive."
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[
@@ -29,6 +27,8 @@ ByOption = Annotated[
 
 
 def _by(session: Session, email: str | None) -> User | None:
+    from boomerang.users import service as users_service
+
     if not email:
         return None
     user = users_service.get_by_email(session=session, email=email)
@@ -66,6 +66,9 @@ def open_escalation(
     by: ByOption = None,
 ) -> None:
     """Open an escalation at the support level."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.escalations import service
+
     with runtime.transaction() as session:
         escalation = service.open_escalation(
             session,
@@ -92,6 +95,11 @@ def list_escalations(
     as_json: JsonOption = False,
 ) -> None:
     """Escalations, soonest due first."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.escalations import service
+
     now = datetime.now(UTC)
     with runtime.transaction() as session:
         account_id = (
@@ -122,6 +130,8 @@ def escalate(
     by: ByOption = None,
 ) -> None:
     """Move an escalation up one level now."""
+    from boomerang.escalations import service
+
     with runtime.transaction() as session:
         escalation = service.get(session, escalation_id)
         service.escalate(
@@ -138,6 +148,8 @@ def resolve(
     by: ByOption = None,
 ) -> None:
     """Resolve an escalation."""
+    from boomerang.escalations import service
+
     with runtime.transaction() as session:
         escalation = service.get(session, escalation_id)
         service.resolve(session, escalation, resolution=resolution, by=_by(session, by))
@@ -149,6 +161,8 @@ def resolve(
 def tick() -> None:
     """Move up every open escalation whose level's time budget ran out (what the
     ``escalations.tick`` job does every 5 minutes)."""
+    from boomerang.escalations import service
+
     with runtime.transaction() as session:
         moved = service.tick(session, settings=runtime.settings)
         for e in moved:

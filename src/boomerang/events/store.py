@@ -18,42 +18,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from boomerang.errors import Invalid
+from boomerang.events.types import EVENT_TYPES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# PyArrow is imported by the methods that read or write files: listing the live files (what
+# `boomerang status` and every DuckDB query need) does not load it.
 
 MANIFEST = "_manifest.json"
 STAGING = "_staging"
-
-EVENT_TYPES = ("identify", "group", "track", "page", "screen", "alias")
-
-EVENT_SCHEMA = pa.schema(
-    [
-        pa.field("message_id", pa.string(), nullable=False),
-        pa.field("type", pa.string(), nullable=False),
-        pa.field("event", pa.string()),
-        pa.field("name", pa.string()),
-        pa.field("user_id", pa.string()),
-        pa.field("anonymous_id", pa.string()),
-        pa.field("group_id", pa.string()),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("properties", pa.string()),
-        pa.field("context", pa.string()),
-        pa.field("traits", pa.string()),
-        pa.field("integrations", pa.string()),
-        pa.field("previous_id", pa.string()),
-        pa.field("original_timestamp", pa.timestamp("us", tz="UTC")),
-        pa.field("sent_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-"""Columns of every event. ``group_id`` is the account external id, ``user_id`` the contact's.
-``properties``, ``context``, ``traits`` and ``integrations`` hold JSON text. ``timestamp`` is
-the event time (corrected for client clock skew by the tracking API, Segment-style);
-``original_timestamp`` and ``sent_at`` are what the client said, when it said it."""
 
 
 class EventStore:
@@ -100,6 +77,8 @@ class EventStore:
         ``tag`` goes into the file names, so that a writer that crashed half-way through
         an append can find and remove exactly what it wrote (:meth:`remove_tagged`).
         """
+        import pyarrow.compute as pc
+
         table = _conform(events)
         if table.num_rows == 0:
             return 0
@@ -123,6 +102,8 @@ class EventStore:
         return removed
 
     def _write(self, day: str, table: pa.Table, *, tag: str | None = None) -> int:
+        import pyarrow.parquet as pq
+
         directory = self.root / f"date={day}"
         directory.mkdir(parents=True, exist_ok=True)
         prefix = f"part-{tag}-" if tag else "part-"
@@ -242,6 +223,11 @@ class EventStore:
         grace_seconds: float,
         now: float,
     ) -> int:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from boomerang.events.schema import EVENT_SCHEMA
+
         manifest = self._manifest()
         self._collect_garbage(manifest, now=now, grace_seconds=grace_seconds)
         merged = 0
@@ -322,6 +308,11 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _conform(events: pa.Table) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from boomerang.events.schema import EVENT_SCHEMA
+
     missing = [f.name for f in EVENT_SCHEMA if f.name not in events.column_names]
     required = {"message_id", "type", "timestamp"}
     if required & set(missing):
@@ -348,6 +339,8 @@ def _conform(events: pa.Table) -> pa.Table:
 
 def _split_by(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
     """Consecutive runs of equal values in a table sorted by ``column``."""
+    import pyarrow.compute as pc
+
     if table.num_rows == 0:
         return
     runs = pc.run_end_encode(table.column(column).combine_chunks())

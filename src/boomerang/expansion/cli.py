@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.expansion import service
-from boomerang.expansion.models import Opportunity
-from boomerang.renewals.service import money
-from boomerang.users import service as users_service
-from boomerang.users.models import User
 
-app = typer.Typer(
-    help="Expansion: upsell and cross-sell opportunities from signals, stages and outcomes.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.expansion.models import Opportunity
+    from boomerang.users.models import User
+
+app = domain_app(
+    help="Expansion: upsell and cross-sell opportunities from signals, stages and outcomes."
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[
@@ -30,6 +27,8 @@ ByOption = Annotated[
 
 
 def _by(session: Session, email: str | None) -> User | None:
+    from boomerang.users import service as users_service
+
     if not email:
         return None
     user = users_service.get_by_email(session=session, email=email)
@@ -55,6 +54,8 @@ def _row(o: Opportunity) -> dict[str, Any]:
 
 
 def _amount(value: str, option: str) -> Any:
+    from boomerang.renewals.service import money
+
     amount = money(value, option)
     if amount is None:
         raise Invalid(f"{option}: must not be empty")
@@ -65,6 +66,8 @@ def _amount(value: str, option: str) -> Any:
 @friendly_errors
 def detect(as_json: JsonOption = False) -> None:
     """Open the opportunities the signals find now (what the daily job does)."""
+    from boomerang.expansion import service
+
     with runtime.transaction() as session:
         found = service.detect(
             session=session,
@@ -92,6 +95,11 @@ def list_opportunities(
     as_json: JsonOption = False,
 ) -> None:
     """Opportunities, largest estimate first."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.expansion import service
+
     with runtime.transaction() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
@@ -128,6 +136,9 @@ def open_opportunity(
     by: ByOption = None,
 ) -> None:
     """Open an opportunity by hand."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.expansion import service
+
     with runtime.transaction() as session:
         opp = service.create(
             session=session,
@@ -148,6 +159,8 @@ def set_stage(
     by: ByOption = None,
 ) -> None:
     """Move an open opportunity to another stage."""
+    from boomerang.expansion import service
+
     with runtime.transaction() as session:
         opp = service.get(session=session, opportunity_id=opportunity_id)
         service.set_stage(session=session, opp=opp, stage=stage, by=_by(session, by))
@@ -164,6 +177,8 @@ def win(
     by: ByOption = None,
 ) -> None:
     """Close as won: adds the contract line the revenue metrics count as expansion."""
+    from boomerang.expansion import service
+
     try:
         start = date.fromisoformat(on) if on else None
     except ValueError:
@@ -190,6 +205,8 @@ def lose(
     by: ByOption = None,
 ) -> None:
     """Close as lost."""
+    from boomerang.expansion import service
+
     with runtime.transaction() as session:
         opp = service.get(session=session, opportunity_id=opportunity_id)
         service.lose(session=session, opp=opp, reason=reason, by=_by(session, by))

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.accounts.models import Contact
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.feedback import service
-from boomerang.feedback.models import Channel, GroupKind, RequestStatus
+from boomerang.feedback.kinds import Channel, GroupKind, RequestStatus
 
-app = typer.Typer(
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.accounts.models import Contact
+
+app = domain_app(
     help="Feedback and feature requests (ranked by the ARR asking), advisory board and "
-    "focus groups.",
-    no_args_is_help=True,
+    "focus groups."
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _contact(session: Session, contact_id: str | None) -> Contact | None:
+    from boomerang.accounts.models import Contact
+
     if not contact_id:
         return None
     contact = session.get(Contact, contact_id)
@@ -51,6 +52,9 @@ def add(
     ] = None,
 ) -> None:
     """Record feedback from an account."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         item = service.add_feedback(
             session,
@@ -73,6 +77,8 @@ def from_source(
     ] = None,
 ) -> None:
     """Record feedback from a survey comment or a ticket."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.get_request(session, request) if request else None
         item = service.from_source(session, source=source, request=found)
@@ -86,6 +92,8 @@ def request(
     description: Annotated[str, typer.Option("--description", help="Details.")] = "",
 ) -> None:
     """Create a feature request."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.create_request(session, title=title, description=description)
         console.print(f"created {found.id}: {found.title}", highlight=False)
@@ -98,6 +106,8 @@ def link(
     request: Annotated[str, typer.Argument(help="Feature request id or title.")],
 ) -> None:
     """Link feedback to a feature request."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.link(
             session, service.get_item(session, item), service.get_request(session, request)
@@ -112,6 +122,10 @@ def requests(
     as_json: JsonOption = False,
 ) -> None:
     """Feature requests ranked by the ARR of the distinct accounts asking."""
+    from rich.table import Table
+
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         rows: list[dict[str, Any]] = [
             {
@@ -142,6 +156,8 @@ def status(
     new_status: Annotated[RequestStatus, typer.Argument(help="new, planned, shipped...")],
 ) -> None:
     """Move a request; ``shipped`` emails the requesting contacts through the outbox."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.get_request(session, request)
         result = service.set_status(session, found, new_status, settings=runtime.settings)
@@ -161,6 +177,8 @@ def group(
     description: Annotated[str, typer.Option("--description")] = "",
 ) -> None:
     """Create an advisory board or a focus group."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.create_group(session, name=name, kind=kind, description=description)
         console.print(f"created {found.id}: {found.name}", highlight=False)
@@ -173,6 +191,8 @@ def member(
     contact: Annotated[str, typer.Argument(help="Contact id.")],
 ) -> None:
     """Add a contact to a group."""
+    from boomerang.feedback import service
+
     with runtime.transaction() as session:
         found = service.get_group(session, group_ref)
         person = _contact(session, contact)
@@ -190,6 +210,8 @@ def meeting(
     notes: Annotated[str, typer.Option("--notes")] = "",
 ) -> None:
     """Record a group meeting and its notes."""
+    from boomerang.feedback import service
+
     try:
         day = date.fromisoformat(held_on)
     except ValueError:

@@ -10,36 +10,18 @@ what ranks requests by the ARR of the distinct accounts asking. A :class:`Custom
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from boomerang.feedback.kinds import Channel as Channel  # re-exported
+from boomerang.feedback.kinds import GroupKind as GroupKind  # re-exported
+from boomerang.feedback.kinds import RequestStatus as RequestStatus  # re-exported
 
 if TYPE_CHECKING:
     from boomerang.accounts.models import Account, Contact
-
-
-class RequestStatus(StrEnum):
-    new = "new"
-    planned = "planned"
-    shipped = "shipped"
-    declined = "declined"
-
-
-class Channel(StrEnum):
-    csm_note = "csm_note"
-    ticket = "ticket"
-    survey = "survey"
-    api = "api"
-    other = "other"
-
-
-class GroupKind(StrEnum):
-    advisory_board = "advisory_board"
-    focus_group = "focus_group"
 
 
 class FeatureRequest(Base):

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import NotFound
-from boomerang.health import editor, scorecard, service, vectors
-from boomerang.health.schemas import HealthOut
 
-app = typer.Typer(help="Health scores: compute, explain.", no_args_is_help=True)
+# The services, the models, the schemas and Rich are imported by the commands that use them,
+# so that `boomerang health --help` starts without SQLAlchemy, pydantic or Rich.
+
+app = domain_app(help="Health scores: compute, explain.")
 
 ScorecardOption = Annotated[
     Path | None,
@@ -43,6 +42,9 @@ def compute(
     """Score every account and store the day's snapshots with their success vectors
     (recomputing a day replaces it): with the scorecards of BOOMERANG_SCORECARDS_DIR (or the
     shipped one), or with one --scorecard FILE for every account."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.health import editor, scorecard, service, vectors
+
     runtime.require_schema()
     loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
     day = as_of.date() if as_of else datetime.now(UTC).date()
@@ -116,6 +118,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """An account's score, measure by measure: raw value, score, weight, contribution."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.health import service
+    from boomerang.health.schemas import HealthOut
+
     runtime.require_schema()
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
@@ -198,7 +207,10 @@ def backtest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute the scorecard on past days and report how well it foretold churn."""
-    from boomerang.health import backtest
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.health import backtest, scorecard
 
     runtime.require_schema()
     loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
@@ -297,6 +309,9 @@ def override_command(
 ) -> None:
     """Override an account's health score (or one measure's) until it expires; the
     account's latest snapshot is recomputed at once."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.health import service
     from boomerang.users import service as users_service
 
     runtime.require_schema()
@@ -332,6 +347,9 @@ def revoke_override_command(
     by: Annotated[str, typer.Option("--by", help="Email of the staff user revoking.")],
 ) -> None:
     """End an override now; the account's latest snapshot is recomputed without it."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.health import service
     from boomerang.users import service as users_service
 
     runtime.require_schema()

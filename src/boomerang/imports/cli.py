@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from boomerang.cli_support import console, err_console, friendly_errors, runtime
-from boomerang.imports import events as event_import
-from boomerang.imports import mapping as mappings
-from boomerang.imports import records
-from boomerang.imports.models import ImportRun, ImportStatus
-from boomerang.imports.service import KINDS, run_import
+from boomerang.errors import Invalid
+from boomerang.imports.kinds import KINDS
+
+if TYPE_CHECKING:
+    from boomerang.imports.models import ImportRun
 
 
 def _fields(kind: str) -> list[tuple[str, str]]:
+    from boomerang.imports import events as event_import
+    from boomerang.imports import records
+
     if kind == "events":
         return [
             *event_import.FIELD_HELP.items(),
@@ -106,19 +107,23 @@ def _run(
     fields: bool,
 ) -> None:
     if kind not in KINDS:
-        from boomerang.errors import Invalid
-
         raise Invalid(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
     if fields:
+        from rich.table import Table
+
         table = Table("field", "meaning", title=f"{kind} fields")
         for name, meaning in _fields(kind):
             table.add_row(name, meaning)
         console.print(table)
         return
     if file is None:
-        from boomerang.errors import Invalid
-
         raise Invalid("FILE is required (or --fields)")
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from boomerang.imports import mapping as mappings
+    from boomerang.imports.models import ImportStatus
+    from boomerang.imports.service import run_import
+
     mapping = mappings.Mapping()
     if mapping_file is not None:
         mapping = mappings.load_file(mapping_file)
@@ -169,6 +174,10 @@ def _run(
 
 
 def _print(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from boomerang.imports.models import ImportStatus
+
     status = report["status"]
     if report["ignored_columns"]:
         console.print(

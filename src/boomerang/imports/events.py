@@ -22,7 +22,8 @@ import duckdb
 import pyarrow as pa
 
 from boomerang.errors import Invalid
-from boomerang.events.store import EVENT_TYPES, EventStore
+from boomerang.events.store import EventStore
+from boomerang.events.types import EVENT_TYPES
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.readers import FileFormat, Source
 from boomerang.imports.records import MAX_REPORTED, Counts, Errors, Resolved

@@ -17,12 +17,14 @@ from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
 from boomerang.imports import events as event_import
 from boomerang.imports import records
+from boomerang.imports.kinds import KINDS as KINDS  # re-exported
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.models import ImportRun, ImportStatus
 from boomerang.imports.readers import Source, detect
 from boomerang.imports.records import Counts, Errors
 
-KINDS = (*records.KINDS, "events")
+if (*records.KINDS, "events") != KINDS:
+    raise RuntimeError("boomerang.imports.kinds.KINDS does not match records.KINDS")
 
 
 def sha256_of(path: Path) -> str:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.ingest import service as ingest_service
-from boomerang.ingest.flush import flush_all, mover_lock
-from boomerang.ingest.inbox import Inbox
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 
-keys_app = typer.Typer(
-    help="Tracking API write keys (Segment-compatible): create, list, revoke.",
-    no_args_is_help=True,
-)
-ingest_app = typer.Typer(help="The tracking API's durable inbox.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from boomerang.ingest.inbox import Inbox
+
+keys_app = domain_app(help="Tracking API write keys (Segment-compatible): create, list, revoke.")
+ingest_app = domain_app(help="The tracking API's durable inbox.")
 
 
 @keys_app.command("create")
@@ -26,6 +22,8 @@ def create_key(
     name: Annotated[str, typer.Option(help="Which product or source sends with it.")],
 ) -> None:
     """Create a write key and print it once (only its hash is kept)."""
+    from boomerang.ingest import service as ingest_service
+
     with runtime.transaction() as session:
         key, secret = ingest_service.create_key(session=session, name=name)
         key_id = key.id
@@ -37,6 +35,10 @@ def create_key(
 @friendly_errors
 def list_keys() -> None:
     """List write keys (never the keys themselves)."""
+    from rich.table import Table
+
+    from boomerang.ingest import service as ingest_service
+
     with runtime.transaction() as session:
         table = Table("id", "name", "prefix", "created", "last used", "revoked")
         for k in ingest_service.list_keys(session=session):
@@ -55,12 +57,16 @@ def list_keys() -> None:
 @friendly_errors
 def revoke_key(ref: Annotated[str, typer.Argument(help="The key's id (wk_...) or name.")]) -> None:
     """Revoke a write key; the server refuses it within seconds."""
+    from boomerang.ingest import service as ingest_service
+
     with runtime.transaction() as session:
         key = ingest_service.revoke_key(session=session, ref=ref)
         console.print(f"revoked write key {key.id} '{key.name}'", highlight=False)
 
 
 def _inbox() -> Inbox:
+    from boomerang.ingest.inbox import Inbox
+
     settings = runtime.settings
     return Inbox(settings.inbox_path, dedup_hours=settings.ingest_dedup_hours)
 
@@ -70,6 +76,8 @@ def _inbox() -> Inbox:
 def flush() -> None:
     """Move every pending tracked event to the event store now and merge small event files
     (the server does both itself)."""
+    from boomerang.ingest.flush import flush_all, mover_lock
+
     runtime.require_schema()
     inbox = _inbox()
     try:
@@ -91,6 +99,8 @@ def flush() -> None:
 @friendly_errors
 def status(minutes: Annotated[int, typer.Option(help="How many minutes of history.")] = 15) -> None:
     """Pending events, remembered messageIds, events per minute and recent rejections."""
+    from rich.table import Table
+
     inbox = _inbox()
     try:
         console.print(f"inbox: {inbox.path.resolve()}")

@@ -32,7 +32,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from boomerang.events.store import EVENT_SCHEMA
+from boomerang.events.schema import EVENT_SCHEMA
 from boomerang.ingest.segment import ROW_FIELDS, Rejection, Row
 
 _CHUNK = 500

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.db import session_factory, utcnow
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.jobs import registry, service
-from boomerang.jobs.models import Job, JobStatus
-from boomerang.jobs.registry import Context
-from boomerang.jobs.worker import Background, Scheduler, Worker
+from boomerang.jobs.status import JobStatus
 
-app = typer.Typer(help="Jobs: the queue of scheduled and triggered work.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from boomerang.jobs.models import Job
+
+app = domain_app(help="Jobs: the queue of scheduled and triggered work.")
 
 
 def _kinds(text: str | None) -> list[str] | None:
@@ -51,6 +49,11 @@ def worker(
     ] = True,
 ) -> None:
     """Run queued jobs until SIGTERM or Ctrl+C (the jobs running then are finished first)."""
+    from boomerang.db import session_factory, utcnow
+    from boomerang.jobs import registry
+    from boomerang.jobs.registry import Context
+    from boomerang.jobs.worker import Background, Scheduler, Worker
+
     runtime.require_schema()
     settings = runtime.settings
     transaction = session_factory(runtime.engine).begin
@@ -127,6 +130,10 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latest jobs, and how many there are by status."""
+    from rich.table import Table
+
+    from boomerang.jobs import service
+
     with runtime.transaction() as session:
         jobs = service.list_jobs(session, status=status, kind=kind, limit=limit)
         counts = service.counts(session)
@@ -154,6 +161,8 @@ def list_command(
 @friendly_errors
 def retry_command(job_id: Annotated[str, typer.Argument(help="The job's id.")]) -> None:
     """Queue a dead (or failed) job again now, with its attempts reset."""
+    from boomerang.jobs import service
+
     with runtime.transaction() as session:
         job = service.retry(session, job_id)
     console.print(f"{job.id} ({job.kind}) queued again", highlight=False)

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boomerang.db import Base, JSONType, UTCDateTime, new_id, str_enum, utcnow
-
-
-class JobStatus(StrEnum):
-    """queued: waiting for ``run_at``; running: a worker holds it until ``locked_until``;
-    failed: an attempt failed and it waits for its retry at ``run_at``; done; dead: it
-    failed ``max_attempts`` times and waits for an admin's retry."""
-
-    queued = "queued"
-    running = "running"
-    failed = "failed"
-    done = "done"
-    dead = "dead"
-
+from boomerang.jobs.status import JobStatus as JobStatus  # re-exported
 
 WAITING = (JobStatus.queued, JobStatus.failed)
 """Statuses a worker claims once ``run_at`` has come."""

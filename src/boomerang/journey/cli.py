@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.journey import service
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 
-app = typer.Typer(
-    help="The customer journey: stages, milestones, time to value.", no_args_is_help=True
-)
+# The services and Rich are imported by the commands that use them, so that
+# `boomerang journey --help` starts without SQLAlchemy, YAML or Rich.
+
+app = domain_app(help="The customer journey: stages, milestones, time to value.")
 
 RulesOption = Annotated[
     Path | None, typer.Option("--rules", help="Journey YAML (default: the shipped one).")
@@ -26,6 +24,9 @@ RulesOption = Annotated[
 @friendly_errors
 def evaluate(rules: RulesOption = None) -> None:
     """Advance stages whose entry rules hold and record newly met milestones."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.journey import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         journey = service.load(session=session, path=rules)
@@ -43,6 +44,12 @@ def show(
     rules: RulesOption = None,
 ) -> None:
     """An account's stage and its milestones: met, late or due."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.journey import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
@@ -63,6 +70,11 @@ def ttv(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Time to value by start month: accounts, how many reached it, median days."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.journey import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         journey = service.load(session=session, path=rules)

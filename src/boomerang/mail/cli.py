@@ -3,28 +3,16 @@ a test message)."""
 
 from __future__ import annotations
 
-import smtplib
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
-from boomerang.accounts import service as accounts_service
-from boomerang.accounts.models import Contact
-from boomerang.cli_support import console, fail, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, fail, friendly_errors, runtime
 from boomerang.errors import NotFound
-from boomerang.mail import service, templates
-from boomerang.mail.models import MessageStatus
-from boomerang.mail.unsubscribe import unsubscribe_url
-from boomerang.users import service as users_service
 
-outbox_app = typer.Typer(
-    help="The outbox of customer email: status, delivery, retries, approvals.",
-    no_args_is_help=True,
-)
-email_app = typer.Typer(help="Email templates and the SMTP connection.", no_args_is_help=True)
+outbox_app = domain_app(help="The outbox of customer email: status, delivery, retries, approvals.")
+email_app = domain_app(help="Email templates and the SMTP connection.")
 
 
 @outbox_app.command("status")
@@ -33,6 +21,11 @@ def status(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Dead letters to list.")] = 20,
 ) -> None:
     """Messages per status, and the dead letters with their errors."""
+    from rich.table import Table
+
+    from boomerang.mail import service
+    from boomerang.mail.models import MessageStatus
+
     with runtime.transaction() as session:
         counts = service.counts(session=session)
         dead = service.list_by_status(session=session, status=MessageStatus.dead, limit=limit)
@@ -57,6 +50,8 @@ def deliver(
     ] = 500,
 ) -> None:
     """One delivery pass now: send the due messages through the configured SMTP server."""
+    from boomerang.mail import service
+
     runtime.require_schema()
     result = service.deliver_due(runtime.transaction, runtime.settings, limit=limit)
     console.print(
@@ -73,6 +68,8 @@ def deliver(
 @friendly_errors
 def retry(message_id: Annotated[str, typer.Argument(help="The message id (msg_...).")]) -> None:
     """Queue a dead letter again (same Message-ID, a fresh set of tries)."""
+    from boomerang.mail import service
+
     with runtime.transaction() as session:
         message = service.retry_dead(session, service.get(session=session, message_id=message_id))
         console.print(f"{message.id} to {message.to_address}: queued again", highlight=False)
@@ -87,6 +84,9 @@ def approve(
     ] = None,
 ) -> None:
     """Approve a message that waits for approval; it goes out at the next delivery pass."""
+    from boomerang.mail import service
+    from boomerang.users import service as users_service
+
     with runtime.transaction() as session:
         user = None
         if by:
@@ -112,6 +112,13 @@ def preview(
     html: Annotated[bool, typer.Option("--html/--no-html", help="Print the HTML part.")] = True,
 ) -> None:
     """Render a template for an account and contact, as it would be sent (nothing is sent)."""
+    from sqlalchemy import select
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.accounts.models import Contact
+    from boomerang.mail import templates
+    from boomerang.mail.unsubscribe import unsubscribe_url
+
     template = templates.load(template_file)
     settings = runtime.settings
     with runtime.transaction() as session:
@@ -149,6 +156,10 @@ def preview(
 @friendly_errors
 def test(to: Annotated[str, typer.Option("--to", help="Recipient address.")]) -> None:
     """Send a test message through the configured SMTP server right away."""
+    import smtplib
+
+    from boomerang.mail import service
+
     settings = runtime.settings
     where = f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security.value})"
     try:

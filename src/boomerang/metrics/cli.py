@@ -8,15 +8,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, fail, friendly_errors, runtime
-from boomerang.metrics import revenue
+from boomerang.cli_support import console, domain_app, fail, friendly_errors, runtime
 
-app = typer.Typer(
-    help="Revenue metrics: ARR bridge, NRR, GRR, churn, cohorts.", no_args_is_help=True
-)
-fx_app = typer.Typer(help="Exchange rates into the reporting currency.", no_args_is_help=True)
+# The revenue service (NumPy, SQLAlchemy) and Rich are imported by the commands that use
+# them, so that `boomerang metrics --help` and `boomerang fx --help` start without them.
+
+app = domain_app(help="Revenue metrics: ARR bridge, NRR, GRR, churn, cohorts.")
+fx_app = domain_app(help="Exchange rates into the reporting currency.")
 
 FromOption = Annotated[
     datetime | None,
@@ -33,6 +32,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _period(start: datetime | None, end: datetime | None) -> tuple[date, date]:
+    from boomerang.metrics import revenue
+
     last = end.date() if end else datetime.now(UTC).date()
     first = start.date() if start else revenue.add_months(last, -12) + timedelta(days=1)
     return first, last
@@ -58,6 +59,11 @@ def revenue_command(
     as_json: JsonOption = False,
 ) -> None:
     """NRR, GRR, churn and the ARR bridge for a period (constant currency)."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.metrics import revenue
+
     runtime.require_schema()
     first, last = _period(start, end)
     dims = [d.strip() for d in by.split(",") if d.strip()]
@@ -143,7 +149,11 @@ def movements_command(
     as_json: JsonOption = False,
 ) -> None:
     """The account movements behind a period's bridge: the rows behind each figure."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
+    from boomerang.metrics import revenue
 
     runtime.require_schema()
     first, last = _period(start, end)
@@ -210,6 +220,9 @@ def fx_set(
     ] = None,
 ) -> None:
     """Set (or correct) a currency's rate from a day on."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.metrics import revenue
+
     runtime.require_schema()
     try:
         value = Decimal(rate)
@@ -229,6 +242,11 @@ def fx_set(
 @friendly_errors
 def fx_list() -> None:
     """Every rate, by currency and day."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.metrics import revenue
+
     runtime.require_schema()
     table = Table("currency", "from", "rate", "source")
     with runtime.transaction() as session:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.playbooks import definition, engine
-from boomerang.segments.facts import known_fields
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 
-app = typer.Typer(help="Playbooks: triggers, conditions and steps that act.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from boomerang.playbooks import engine
+
+app = domain_app(help="Playbooks: triggers, conditions and steps that act.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -34,6 +34,8 @@ def _firings(fired: list[engine.Firing]) -> list[dict[str, Any]]:
 
 
 def _sync() -> None:
+    from boomerang.playbooks import engine
+
     with runtime.transaction() as session:
         engine.sync_files(session=session, directory=runtime.settings.playbooks_dir)
 
@@ -42,6 +44,10 @@ def _sync() -> None:
 @friendly_errors
 def list_playbooks(as_json: JsonOption = False) -> None:
     """Every playbook in force: version, trigger, enabled or paused, runs."""
+    from rich.table import Table
+
+    from boomerang.playbooks import engine
+
     _sync()
     with runtime.transaction() as session:
         items = engine.in_force(session=session)
@@ -82,6 +88,9 @@ def list_playbooks(as_json: JsonOption = False) -> None:
 @friendly_errors
 def validate(file: Annotated[Path, typer.Argument(help="A playbook YAML file.")]) -> None:
     """Check a playbook file: its YAML, fields, templates and every condition."""
+    from boomerang.playbooks import definition, engine
+    from boomerang.segments.facts import known_fields
+
     loaded = definition.load_file(file)
     runtime.require_schema()
     with runtime.transaction() as session:
@@ -105,6 +114,10 @@ def dry_run(
 ) -> None:
     """Which accounts would fire now and what each would get; with --since, what it would
     have done day by day since then. Nothing is written."""
+    from rich.table import Table
+
+    from boomerang.playbooks import engine
+
     _sync()
     with runtime.transaction() as session:
         if since is not None:
@@ -139,6 +152,8 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate the playbooks now: fire, execute steps, resume waits."""
+    from boomerang.playbooks import engine
+
     _sync()
     with runtime.transaction() as session:
         result = engine.evaluate(
@@ -176,6 +191,8 @@ def pause(
     name: Annotated[str | None, typer.Argument(help="One playbook (default: all).")] = None,
 ) -> None:
     """Stop firing and executing (all playbooks, or one)."""
+    from boomerang.playbooks import engine
+
     with runtime.transaction() as session:
         if name is not None:
             engine.get(session=session, name=name)
@@ -189,6 +206,8 @@ def resume(
     name: Annotated[str | None, typer.Argument(help="One playbook (default: all).")] = None,
 ) -> None:
     """Undo a pause."""
+    from boomerang.playbooks import engine
+
     with runtime.transaction() as session:
         engine.set_paused(session=session, name=name or engine.ALL, paused=False, by="cli")
     console.print(f"resumed: {name or 'all playbooks'}", highlight=False)

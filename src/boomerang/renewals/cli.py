@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.renewals import forecast, service
-from boomerang.users import service as users_service
-from boomerang.users.models import User
+from boomerang.renewals.reasons import REASON_CODES
 
-app = typer.Typer(
-    help="Renewals: the pipeline of contract lines coming up, its forecast and outcomes.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.users.models import User
+
+app = domain_app(
+    help="Renewals: the pipeline of contract lines coming up, its forecast and outcomes."
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[
@@ -30,6 +30,8 @@ AsOfOption = Annotated[
 
 
 def _by(session: Session, email: str | None) -> User | None:
+    from boomerang.users import service as users_service
+
     if not email:
         return None
     user = users_service.get_by_email(session=session, email=email)
@@ -69,6 +71,10 @@ def list_pipeline(
     as_json: JsonOption = False,
 ) -> None:
     """Contract lines renewing in the coming months, with risk, probability and category."""
+    from rich.table import Table
+
+    from boomerang.renewals import service
+
     with runtime.transaction() as session:
         pipe = service.pipeline(
             session=session,
@@ -115,6 +121,10 @@ def show_forecast(
     as_json: JsonOption = False,
 ) -> None:
     """Expected ARR (ARR x probability) by quarter and forecast category."""
+    from rich.table import Table
+
+    from boomerang.renewals import service
+
     with runtime.transaction() as session:
         result = service.forecast_quarters(
             session=session,
@@ -152,6 +162,8 @@ def override(
     by: ByOption = None,
 ) -> None:
     """Override a line's renewal probability and/or category, with a reason."""
+    from boomerang.renewals import service
+
     with runtime.transaction() as session:
         line = service.get_line(session=session, subscription_id=subscription_id)
         service.set_override(
@@ -172,6 +184,8 @@ def clear_override(
     by: ByOption = None,
 ) -> None:
     """Go back to the model's probability and the rule's category."""
+    from boomerang.renewals import service
+
     with runtime.transaction() as session:
         line = service.get_line(session=session, subscription_id=subscription_id)
         service.clear_override(session=session, line=line, by=_by(session, by))
@@ -189,7 +203,7 @@ def outcome(
     seats: Annotated[int | None, typer.Option("--seats", min=0, help="New seats.")] = None,
     reason_code: Annotated[
         str | None,
-        typer.Option("--reason", help="Reason code: " + ", ".join(forecast.REASON_CODES) + "."),
+        typer.Option("--reason", help="Reason code: " + ", ".join(REASON_CODES) + "."),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note.")] = None,
     on: Annotated[
@@ -198,6 +212,8 @@ def outcome(
     by: ByOption = None,
 ) -> None:
     """Record a renewal's outcome: ends the line and starts its successor."""
+    from boomerang.renewals import service
+
     with runtime.transaction() as session:
         line = service.get_line(session=session, subscription_id=subscription_id)
         row = service.record_outcome(

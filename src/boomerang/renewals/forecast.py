@@ -13,25 +13,12 @@ from __future__ import annotations
 from datetime import date
 
 from boomerang.renewals.models import ForecastCategory
+from boomerang.renewals.reasons import REASON_CODES as REASON_CODES  # re-exported
 
 COMMIT = 0.85
 BEST_CASE = 0.60
 UNSCORED_PROBABILITY = 0.70
 OVERDUE_DAYS = 90  # lines whose renewal passed this recently without an outcome stay listed
-
-# Why a renewal contracted or churned (recorded on the outcome, and as the account's
-# churn reason when it leaves, which the revenue report's churn reasons read).
-REASON_CODES: dict[str, str] = {
-    "price": "price or budget",
-    "product_fit": "product does not fit the need",
-    "competitor": "moved to a competitor",
-    "adoption": "low adoption, value not seen",
-    "champion_left": "champion or sponsor left",
-    "acquired": "acquired or merged",
-    "service": "support or service quality",
-    "downsizing": "company downsized",
-    "other": "other (see the note)",
-}
 
 
 def category(probability: float) -> ForecastCategory:

@@ -5,29 +5,32 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.reviews import flows, periods, service
-from boomerang.reviews.api import staff
-from boomerang.reviews.models import BusinessReview
-from boomerang.users.models import User
+from boomerang.reviews import periods
+from boomerang.reviews.filters import STATUS_FILTERS
 
-app = typer.Typer(
-    help="Business reviews: cadence, internal review, the generated deck, the meeting.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.reviews import service
+    from boomerang.reviews.models import BusinessReview
+    from boomerang.users.models import User
+
+app = domain_app(
+    help="Business reviews: cadence, internal review, the generated deck, the meeting."
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOption = Annotated[str, typer.Option("--by", help="Email of the staff user acting.")]
 
 
 def _required_by(session: Session, email: str) -> User:
+    from boomerang.reviews.api import staff
+
     user = staff(session, email, "--by")
     if user is None:
         raise Invalid("--by: the email of the staff user acting is required")
@@ -61,14 +64,18 @@ def _row(r: BusinessReview, today: date) -> dict[str, Any]:
 @app.command("list")
 @friendly_errors
 def list_reviews(
-    status: Annotated[
-        str, typer.Option("--status", help=", ".join(service.STATUS_FILTERS) + ".")
-    ] = "open",
+    status: Annotated[str, typer.Option("--status", help=", ".join(STATUS_FILTERS) + ".")] = "open",
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner (email).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Business reviews, soonest due first."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.reviews import service
+    from boomerang.reviews.api import staff
+
     today = datetime.now(UTC).date()
     with runtime.transaction() as session:
         account_id = (
@@ -107,6 +114,10 @@ def schedule(
     owner: Annotated[str | None, typer.Option("--owner", help="Owner's email.")] = None,
 ) -> None:
     """Schedule a business review (with the owner's preparation and meeting tasks)."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.reviews import service
+    from boomerang.reviews.api import staff
+
     due_on = _day(due, "--due")
     assert due_on is not None
     with runtime.transaction() as session:
@@ -132,6 +143,8 @@ def cadence(
 ) -> None:
     """Schedule every review the cadence calls for (what the daily ``reviews.cadence`` job
     does); safe to run again."""
+    from boomerang.reviews import service
+
     with runtime.transaction() as session:
         result = service.run_cadence(
             session=session, settings=runtime.settings, today=_day(today, "--today")
@@ -156,6 +169,10 @@ def deck(
 ) -> None:
     """Generate the review deck of ACCOUNT for a period, keep it with the review (scheduled
     first when there is none) and write it to --out."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.reviews import flows, service
+    from boomerang.reviews.api import staff
+
     deck_format = service.parse_format(fmt)
     if out.exists() and out.is_dir():
         raise Invalid(f"--out: {out} is a directory; give a file name")
@@ -191,6 +208,8 @@ def prepared(
     ] = None,
 ) -> None:
     """Mark the internal review done (with its notes)."""
+    from boomerang.reviews import service
+
     with runtime.transaction() as session:
         user = _required_by(session, by)
         review = service.get(session=session, review_id=review_id)
@@ -207,6 +226,9 @@ def prepared(
 
 def parse_action(text: str, n: int, session: Session) -> service.Action:
     """``title|YYYY-MM-DD|owner email (optional)``."""
+    from boomerang.reviews import service
+    from boomerang.reviews.api import staff
+
     parts = [p.strip() for p in text.split("|")]
     if len(parts) not in (2, 3) or not parts[0]:
         raise Invalid(f"--action {n}: write 'title|2026-12-01|owner@email (optional)'")
@@ -231,6 +253,8 @@ def meeting(
     ] = None,
 ) -> None:
     """Record the meeting with the customer; each --action becomes a task."""
+    from boomerang.reviews import service
+
     day = _day(held_on, "--held-on") or datetime.now(UTC).date()
     with runtime.transaction() as session:
         user = _required_by(session, by)
@@ -252,6 +276,8 @@ def cancel(
     by: ByOption,
 ) -> None:
     """Cancel an open review and its tasks."""
+    from boomerang.reviews import service
+
     with runtime.transaction() as session:
         user = _required_by(session, by)
         review = service.get(session=session, review_id=review_id)

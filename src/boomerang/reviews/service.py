@@ -20,6 +20,7 @@ from boomerang.config import Settings, parse_review_cadence
 from boomerang.db import new_id
 from boomerang.errors import Conflict, Forbidden, Invalid, NotFound
 from boomerang.reviews import periods
+from boomerang.reviews.filters import STATUS_FILTERS as STATUS_FILTERS  # re-exported
 from boomerang.reviews.models import (
     OPEN_STATUSES,
     BusinessReview,
@@ -38,7 +39,6 @@ from boomerang.users.models import Role, User
 MAX_TEXT = 20_000
 MAX_ACTIONS = 50
 PREP_DAYS = 7
-STATUS_FILTERS = ("open", "overdue", "scheduled", "prepared", "held", "cancelled", "all")
 
 PREP_STEPS = """Internal review before meeting the customer:
 1. Open the review page: usage and adoption, value, support history, NPS, risks, expansion.

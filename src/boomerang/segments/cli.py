@@ -6,19 +6,15 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
-from boomerang.accounts import service as accounts_service
-from boomerang.accounts.models import Account
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.segments import service
-from boomerang.segments.facts import DESCRIPTIONS
-from boomerang.segments.models import TouchModel
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
+from boomerang.segments.kinds import TouchModel
 
-app = typer.Typer(
+# The services, the models, SQLAlchemy and Rich are imported by the commands that use them,
+# so that `boomerang segments --help` starts without them.
+
+app = domain_app(
     help="Segments: accounts matching a condition, e.g. \"tier = 'smb' and health < 50\".",
-    no_args_is_help=True,
 )
 
 WhereOption = Annotated[
@@ -29,6 +25,10 @@ WhereOption = Annotated[
 @app.command("fields")
 def fields() -> None:
     """The fields a condition can use, and the language."""
+    from rich.table import Table
+
+    from boomerang.segments.facts import DESCRIPTIONS
+
     table = Table("field", "meaning")
     for name, meaning in DESCRIPTIONS.items():
         table.add_row(name, meaning)
@@ -48,6 +48,12 @@ def preview(
     limit: Annotated[int, typer.Option(min=0, help="Accounts to list.")] = 10,
 ) -> None:
     """How many accounts a condition matches now, without saving anything."""
+    from sqlalchemy import select
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts.models import Account
+    from boomerang.segments import service
+
     runtime.require_schema()
     with (
         runtime.transaction() as session,
@@ -82,6 +88,9 @@ def create(
     ] = None,
 ) -> None:
     """Save a segment and record its first members."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         segment = service.create(
@@ -97,6 +106,11 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Segments with their condition and members at the last evaluation."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         rows = [
@@ -128,6 +142,11 @@ def list_command(
 @friendly_errors
 def evaluate() -> None:
     """Evaluate every segment now, recording which accounts entered and which left."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         results = service.evaluate(session=session)
@@ -141,6 +160,9 @@ def evaluate() -> None:
 @friendly_errors
 def delete(name: Annotated[str, typer.Argument(help="The segment's name.")]) -> None:
     """Delete a segment and its membership history."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         service.delete(session=session, segment=service.get(session=session, ref=name))
@@ -154,6 +176,10 @@ def add(
     account: Annotated[str, typer.Argument(help="The account's id or external id.")],
 ) -> None:
     """Put an account in a list segment."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         segment = service.get(session=session, ref=name)
@@ -171,6 +197,10 @@ def remove(
     account: Annotated[str, typer.Argument(help="The account's id or external id.")],
 ) -> None:
     """Take an account out of a list segment."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.accounts import service as accounts_service
+    from boomerang.segments import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         segment = service.get(session=session, ref=name)

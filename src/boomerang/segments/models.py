@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
-
-
-class TouchModel(StrEnum):
-    high_touch = "high_touch"
-    low_touch = "low_touch"
-    tech_touch = "tech_touch"
+from boomerang.segments.kinds import TouchModel as TouchModel  # re-exported
 
 
 class Segment(Base):

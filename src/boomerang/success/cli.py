@@ -6,27 +6,26 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from boomerang.accounts import service as accounts_service
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.success import service
-from boomerang.success.models import KpiSource, PlanStatus
-from boomerang.success.schemas import KpiIn, MilestoneIn
-from boomerang.users import service as users_service
-from boomerang.users.models import User
+from boomerang.success.kinds import KpiSource, PlanStatus
 
-app = typer.Typer(
-    help="Success plans: desired outcomes, objectives, milestones and KPIs per account.",
-    no_args_is_help=True,
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.success import service
+    from boomerang.users.models import User
+
+app = domain_app(
+    help="Success plans: desired outcomes, objectives, milestones and KPIs per account."
 )
-templates_app = typer.Typer(help="Plan templates per segment or journey stage.")
+templates_app = domain_app(
+    help="Plan templates per segment or journey stage.", no_args_is_help=False
+)
 app.add_typer(templates_app, name="templates")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -34,6 +33,8 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Email of the staff u
 
 
 def _user(session: Session, email: str | None, option: str = "--by") -> User | None:
+    from boomerang.users import service as users_service
+
     if not email:
         return None
     user = users_service.get_by_email(session=session, email=email)
@@ -62,6 +63,11 @@ def list_plans(
     as_json: JsonOption = False,
 ) -> None:
     """Success plans, newest first."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
@@ -103,6 +109,9 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """The account's plan and its progress."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         summary = service.plan_summary(
@@ -156,6 +165,9 @@ def create(
     by: ByOption = None,
 ) -> None:
     """Start a plan for an account (blank, or from a template)."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         tpl = None
@@ -180,6 +192,8 @@ def outcome(
     text: Annotated[str, typer.Argument(help="The desired outcome, in the customer's words.")],
 ) -> None:
     """Add a desired outcome."""
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         added = service.add_outcome(session=session, plan=plan, text=text)
@@ -195,6 +209,8 @@ def objective(
     due: Annotated[datetime | None, typer.Option("--due", formats=["%Y-%m-%d"])] = None,
 ) -> None:
     """Add an objective."""
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         added = service.add_objective(
@@ -215,6 +231,11 @@ def milestone(
     target: Annotated[datetime, typer.Option("--target", formats=["%Y-%m-%d"])],
 ) -> None:
     """Add a milestone with its target date."""
+    from pydantic import ValidationError
+
+    from boomerang.success import service
+    from boomerang.success.schemas import MilestoneIn
+
     with runtime.transaction() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         try:
@@ -235,6 +256,8 @@ def achieve(
     by: ByOption = None,
 ) -> None:
     """Mark a milestone met."""
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         m = service.get_milestone(session=session, milestone_id=milestone_id)
         service.achieve_milestone(
@@ -263,6 +286,11 @@ def kpi(
     window_days: Annotated[int, typer.Option("--window-days", min=1, max=366)] = 30,
 ) -> None:
     """Add a KPI (entered by hand, or bound to a health measure or a value metric)."""
+    from pydantic import ValidationError
+
+    from boomerang.success import service
+    from boomerang.success.schemas import KpiIn
+
     with runtime.transaction() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         try:
@@ -293,6 +321,8 @@ def record(
     by: ByOption = None,
 ) -> None:
     """Record a KPI's value on a day."""
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         k = service.get_kpi(session=session, kpi_id=kpi_id)
         row = service.record_kpi_value(
@@ -313,6 +343,8 @@ def refresh(
     ] = None,
 ) -> None:
     """Record today's value of every KPI bound to a measure or a value metric."""
+    from boomerang.success import service
+
     day = as_of.date() if as_of else datetime.now(UTC).date()
     with runtime.transaction() as session:
         n = service.refresh_kpis(session=session, source=runtime.event_source, as_of=day)
@@ -323,6 +355,8 @@ def refresh(
 @friendly_errors
 def share(plan_id: Annotated[str, typer.Argument(help="The plan's id.")]) -> None:
     """Print a signed, expiring link to the plan's read-only customer view."""
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         url = service.share_url(runtime.settings, plan)
@@ -335,6 +369,8 @@ def load_templates(
     path: Annotated[Path, typer.Argument(help="YAML file with 'templates: [...]'.")],
 ) -> None:
     """Create or replace plan templates from a YAML file (all or nothing)."""
+    from boomerang.success import service
+
     try:
         text = path.read_text()
     except OSError as exc:
@@ -349,6 +385,10 @@ def load_templates(
 @friendly_errors
 def list_templates(as_json: JsonOption = False) -> None:
     """Plan templates and whom they are for."""
+    from rich.table import Table
+
+    from boomerang.success import service
+
     with runtime.transaction() as session:
         rows = [
             {

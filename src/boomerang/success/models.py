@@ -22,17 +22,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boomerang.accounts.models import Stage
 from boomerang.db import Base, JSONType, UTCDateTime, new_id, str_enum, utcnow
+from boomerang.success.kinds import KpiSource as KpiSource  # re-exported
+from boomerang.success.kinds import PlanStatus as PlanStatus  # re-exported
 
 if TYPE_CHECKING:
     from boomerang.accounts.models import Account, Contact
     from boomerang.users.models import User
-
-
-class PlanStatus(StrEnum):
-    draft = "draft"
-    active = "active"
-    completed = "completed"
-    archived = "archived"
 
 
 class ObjectiveStatus(StrEnum):
@@ -46,15 +41,6 @@ class KpiDirection(StrEnum):
 
     increase = "increase"
     decrease = "decrease"
-
-
-class KpiSource(StrEnum):
-    """Where a KPI's current value comes from: entered by hand, the raw value of a health
-    measure (latest snapshot), or a value metric summed over the last ``window_days``."""
-
-    manual = "manual"
-    measure = "measure"
-    value_metric = "value_metric"
 
 
 class SuccessPlan(Base):

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from boomerang.accounts import service as accounts_service
-from boomerang.accounts.models import Contact
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.db import utcnow
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.surveys import service, themes
-from boomerang.surveys.models import ProgramTrigger, SurveyKind, SurveyProgram
+from boomerang.surveys.kinds import ProgramTrigger, SurveyKind
 
-app = typer.Typer(
-    help="Surveys: NPS, CSAT and CES programs, answers, roll-ups and comment themes.",
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from boomerang.surveys.models import SurveyProgram
+
+app = domain_app(help="Surveys: NPS, CSAT and CES programs, answers, roll-ups and comment themes.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -71,6 +66,8 @@ def create(
     question: Annotated[str | None, typer.Option("--question", help="The question.")] = None,
 ) -> None:
     """Create a survey program."""
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         program = service.create_program(
             session,
@@ -93,6 +90,10 @@ def create(
 @friendly_errors
 def programs(as_json: JsonOption = False) -> None:
     """List the survey programs."""
+    from rich.table import Table
+
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         rows: list[dict[str, Any]] = [_program_row(p) for p in service.list_programs(session)]
     if as_json:
@@ -121,6 +122,9 @@ def send(
     wave: Annotated[str | None, typer.Option("--wave", help="Name of this send.")] = None,
 ) -> None:
     """Invite now (the program's rules and throttle apply)."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         found = service.get_program(session, program)
         acc = accounts_service.get_by_ref(session=session, ref=account) if account else None
@@ -137,6 +141,8 @@ def send(
 def run() -> None:
     """Send every due invitation and reminder now (what the hourly ``surveys.send`` job
     does)."""
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         result = service.run_due(session, settings=runtime.settings)
         console.print(result.summary(), highlight=False)
@@ -152,6 +158,10 @@ def record(
     comment: Annotated[str | None, typer.Option("--comment", help="What they said.")] = None,
 ) -> None:
     """Record an answer given outside an invitation (a call, another tool)."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.accounts.models import Contact
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         person = session.get(Contact, contact) if contact else None
@@ -171,6 +181,8 @@ def respond(
     comment: Annotated[str | None, typer.Option("--comment", help="Optional comment.")] = None,
 ) -> None:
     """Answer an invitation by its token (as the public page does)."""
+    from boomerang.surveys import service
+
     with runtime.transaction() as session:
         recipient = service.recipient_for_token(session, runtime.settings, token)
         response = service.respond(session, recipient=recipient, score=score, comment=comment)
@@ -188,6 +200,11 @@ def nps(
     as_json: JsonOption = False,
 ) -> None:
     """NPS (average, response rate) grouped by segment, tier, CSM, month or program."""
+    from rich.table import Table
+
+    from boomerang.db import utcnow
+    from boomerang.surveys import service
+
     now = utcnow()
     with runtime.transaction() as session:
         rows = service.rollup(
@@ -232,6 +249,8 @@ def comments(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
 ) -> None:
     """Comments, with their themes and why."""
+    from boomerang.surveys import themes
+
     with runtime.transaction() as session:
         for c in themes.search(session, text=q, theme=theme, limit=limit):
             tags = "; ".join(f"{t.theme} ({t.why})" for t in c.tags) or "-"
@@ -250,6 +269,8 @@ def theme(
     keywords: Annotated[str, typer.Option("--keywords", help="Comma-separated keywords.")],
 ) -> None:
     """Create a theme or replace its keywords."""
+    from boomerang.surveys import themes
+
     with runtime.transaction() as session:
         saved = themes.save(session, name=name, keywords=keywords.split(","))
         console.print(f"theme {saved.name}: {', '.join(saved.keywords)}", highlight=False)

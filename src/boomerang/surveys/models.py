@@ -19,15 +19,11 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boomerang.db import Base, JSONType, UTCDateTime, new_id, str_enum, utcnow
+from boomerang.surveys.kinds import ProgramTrigger as ProgramTrigger  # re-exported
+from boomerang.surveys.kinds import SurveyKind as SurveyKind  # re-exported
 
 if TYPE_CHECKING:
     from boomerang.accounts.models import Account, Contact
-
-
-class SurveyKind(StrEnum):
-    nps = "nps"  # 0-10: how likely to recommend
-    csat = "csat"  # 1-5: satisfaction
-    ces = "ces"  # 1-7: customer effort (higher: easier)
 
 
 SCALES: dict[SurveyKind, tuple[int, int]] = {
@@ -41,15 +37,6 @@ DEFAULT_QUESTIONS: dict[SurveyKind, str] = {
     SurveyKind.csat: "How satisfied are you with us?",
     SurveyKind.ces: "How easy was it to get what you needed from us?",
 }
-
-
-class ProgramTrigger(StrEnum):
-    """When a program surveys its contacts."""
-
-    schedule = "schedule"  # every ``every_days`` days
-    after_onboarding = "after_onboarding"  # ``delay_days`` after the first contract started
-    after_ticket = "after_ticket"  # ``delay_days`` after a ticket was solved
-    manual = "manual"  # only when sent by hand, the API or a playbook step
 
 
 class RecipientStatus(StrEnum):

@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors, read_secret_from_stdin, runtime
+from boomerang.cli_support import (
+    console,
+    domain_app,
+    friendly_errors,
+    read_secret_from_stdin,
+    runtime,
+)
 from boomerang.errors import NotFound
-from boomerang.security import generate_password
-from boomerang.users import service as users_service
 
-app = typer.Typer(help="Staff users: create and list.", no_args_is_help=True)
-tokens_app = typer.Typer(help="REST API tokens: create, list, revoke.", no_args_is_help=True)
+# The service (SQLAlchemy, Argon2) and Rich are imported by the commands that use them, so
+# that `boomerang users --help` and `boomerang tokens --help` start without them.
+
+app = domain_app(help="Staff users: create and list.")
+tokens_app = domain_app(help="REST API tokens: create, list, revoke.")
 
 
 @app.command("create")
@@ -27,6 +33,10 @@ def create_user(
     team: Annotated[str | None, typer.Option(help="Team, for managers' filters.")] = None,
 ) -> None:
     """Create a staff user; the password is read from stdin when piped, else generated."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.security import generate_password
+    from boomerang.users import service as users_service
+
     parsed_role = users_service.parse_role(role)
     supplied = read_secret_from_stdin()
     password = supplied or generate_password()
@@ -43,6 +53,11 @@ def create_user(
 @friendly_errors
 def list_users() -> None:
     """List staff users."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.users import service as users_service
+
     with runtime.transaction() as session:
         table = Table("email", "name", "role", "team", "active")
         for user in users_service.list_users(session=session):
@@ -57,6 +72,9 @@ def create_token(
     name: Annotated[str, typer.Option(help="What the token is for.")],
 ) -> None:
     """Create a REST API token and print it once (only its hash is kept)."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.users import service as users_service
+
     with runtime.transaction() as session:
         owner = users_service.get_by_email(session=session, email=user)
         if owner is None:
@@ -71,6 +89,11 @@ def create_token(
 @friendly_errors
 def list_tokens(user: Annotated[str, typer.Option(help="Email of the user.")]) -> None:
     """List a user's tokens (never their secrets)."""
+    from rich.table import Table
+
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.users import service as users_service
+
     with runtime.transaction() as session:
         owner = users_service.get_by_email(session=session, email=user)
         if owner is None:
@@ -92,6 +115,9 @@ def list_tokens(user: Annotated[str, typer.Option(help="Email of the user.")]) -
 @friendly_errors
 def revoke_token(token_id: Annotated[str, typer.Argument(help="The token id (tok_...).")]) -> None:
     """Revoke a token; requests using it get 401 from now on."""
+    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
+    from boomerang.users import service as users_service
+
     with runtime.transaction() as session:
         users_service.revoke_token(session=session, token_id=token_id)
     console.print(f"revoked {token_id}")

@@ -9,24 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy import func, select
 
-from boomerang.accounts import service as accounts_service
-from boomerang.accounts.models import Contact
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import Invalid
-from boomerang.value import digests
-from boomerang.value import service as value_service
-from boomerang.value.models import DigestFrequency
-from boomerang.value.schemas import as_dict
+from boomerang.value.kinds import DigestFrequency
 
-value_app = typer.Typer(
-    help="Value metrics: what value means for the product, per account.", no_args_is_help=True
-)
-digests_app = typer.Typer(
-    help="Value digests: weekly or monthly emails to stakeholders.", no_args_is_help=True
-)
+value_app = domain_app(help="Value metrics: what value means for the product, per account.")
+digests_app = domain_app(help="Value digests: weekly or monthly emails to stakeholders.")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 DayOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Default: today.")]
 
@@ -39,6 +28,11 @@ def _day(value: datetime | None) -> datetime:
 @friendly_errors
 def metrics(as_json: JsonOption = False) -> None:
     """The value metrics defined."""
+    from rich.table import Table
+
+    from boomerang.value import service as value_service
+    from boomerang.value.schemas import as_dict
+
     with runtime.transaction() as session:
         rows = [as_dict(m) for m in value_service.list_metrics(session=session)]
     if as_json:
@@ -54,6 +48,8 @@ def metrics(as_json: JsonOption = False) -> None:
 @friendly_errors
 def load(path: Annotated[Path, typer.Argument(help="YAML file with 'metrics: [...]'.")]) -> None:
     """Create or update value metrics from a YAML file (all or nothing)."""
+    from boomerang.value import service as value_service
+
     try:
         text = path.read_text()
     except OSError as exc:
@@ -76,6 +72,11 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """An account's value per metric: total, previous period, series."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import service as value_service
+
     last = _day(end).date()
     first = start.date() if start else last - timedelta(days=89)
     if grain not in value_service.GRAINS:
@@ -121,6 +122,11 @@ def totals(
     as_json: JsonOption = False,
 ) -> None:
     """Running totals of value moments (this week, month, year, last 30 days)."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import service as value_service
+
     day = _day(today).date()
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
@@ -150,6 +156,12 @@ def subscribe(
     frequency: Annotated[DigestFrequency, typer.Option("--frequency")] = DigestFrequency.monthly,
 ) -> None:
     """Add a contact of the account to its value digest."""
+    from sqlalchemy import func, select
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.accounts.models import Contact
+    from boomerang.value import digests
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         contact = session.scalar(
@@ -172,6 +184,11 @@ def list_subscriptions(
     as_json: JsonOption = False,
 ) -> None:
     """An account's digest stakeholders."""
+    from rich.table import Table
+
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import digests
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         rows = [
@@ -211,6 +228,9 @@ def preview(
     png: Annotated[Path | None, typer.Option("--png", help="Also write the chart here.")] = None,
 ) -> None:
     """Print the digest's subject and text for the last complete period."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import digests
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         digest = digests.preview(
@@ -237,6 +257,9 @@ def test_send(
     frequency: Annotated[DigestFrequency, typer.Option("--frequency")] = DigestFrequency.monthly,
 ) -> None:
     """Queue the digest preview to an address through the outbox."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import digests
+
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         message_id = digests.send_test(
@@ -261,6 +284,9 @@ def send(
     as_json: JsonOption = False,
 ) -> None:
     """Queue the digests due (the last complete week and month) that are not queued yet."""
+    from boomerang.accounts import service as accounts_service
+    from boomerang.value import digests
+
     with runtime.transaction() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None

@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boomerang.db import Base, UTCDateTime, new_id, str_enum, utcnow
+from boomerang.value.kinds import DigestFrequency as DigestFrequency  # re-exported
 
 if TYPE_CHECKING:
     from boomerang.accounts.models import Account, Contact
@@ -22,11 +23,6 @@ class ValueKind(StrEnum):
 
     counted = "count"
     summed = "sum"
-
-
-class DigestFrequency(StrEnum):
-    weekly = "weekly"
-    monthly = "monthly"
 
 
 class ValueMetric(Base):

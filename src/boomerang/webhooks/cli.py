@@ -5,14 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from boomerang.cli_support import console, friendly_errors, runtime
-from boomerang.webhooks import outbound, service
+from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 
-app = typer.Typer(
-    help="Inbound webhook sources: create, list, rotate, revoke.", no_args_is_help=True
-)
+app = domain_app(help="Inbound webhook sources: create, list, rotate, revoke.")
 
 
 def _url(name: str) -> str:
@@ -33,6 +29,8 @@ def create(
     ],
 ) -> None:
     """Create a source and print its signing secret once."""
+    from boomerang.webhooks import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         source, secret = service.create_source(session=session, name=name, kind=kind)
@@ -46,6 +44,10 @@ def create(
 @friendly_errors
 def list_sources() -> None:
     """List sources (never their secrets)."""
+    from rich.table import Table
+
+    from boomerang.webhooks import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         table = Table("name", "kind", "created", "last received", "revoked")
@@ -64,6 +66,8 @@ def list_sources() -> None:
 @friendly_errors
 def rotate(name: Annotated[str, typer.Argument(help="The source's name.")]) -> None:
     """Issue a new secret; the old one keeps working for 24 hours."""
+    from boomerang.webhooks import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         source, secret = service.rotate(session=session, ref=name)
@@ -79,16 +83,15 @@ def rotate(name: Annotated[str, typer.Argument(help="The source's name.")]) -> N
 @friendly_errors
 def revoke(name: Annotated[str, typer.Argument(help="The source's name.")]) -> None:
     """Stop accepting deliveries from a source (404 from then on)."""
+    from boomerang.webhooks import service
+
     runtime.require_schema()
     with runtime.transaction() as session:
         service.revoke(session=session, ref=name)
     console.print(f"revoked webhook source {name}", highlight=False)
 
 
-out_app = typer.Typer(
-    help="Outbound webhooks: other systems that receive our events, signed.",
-    no_args_is_help=True,
-)
+out_app = domain_app(help="Outbound webhooks: other systems that receive our events, signed.")
 app.add_typer(out_app, name="out")
 
 EventsOption = Annotated[
@@ -109,6 +112,8 @@ def out_add(
     events: EventsOption,
 ) -> None:
     """Add an endpoint and print its signing secret once."""
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         endpoint, secret = outbound.create(session=session, name=name, url=url, events=events)
@@ -122,6 +127,10 @@ def out_add(
 @friendly_errors
 def out_list() -> None:
     """List endpoints with their last delivery (never their secrets)."""
+    from rich.table import Table
+
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         table = Table("name", "url", "events", "active", "last success", "failures", "last error")
@@ -151,6 +160,8 @@ def out_update(
     ] = None,
 ) -> None:
     """Change an endpoint's URL, events, or pause it."""
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         e = outbound.update(session=session, name=name, url=url, events=events, active=active)
@@ -162,6 +173,8 @@ def out_update(
 @friendly_errors
 def out_rotate(name: Annotated[str, typer.Argument(help="The endpoint's name.")]) -> None:
     """Issue a new signing secret (in force at once) and print it."""
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         secret = outbound.rotate(session=session, name=name)
@@ -172,6 +185,8 @@ def out_rotate(name: Annotated[str, typer.Argument(help="The endpoint's name.")]
 @friendly_errors
 def out_remove(name: Annotated[str, typer.Argument(help="The endpoint's name.")]) -> None:
     """Remove an endpoint (its queued deliveries are skipped)."""
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         outbound.remove(session=session, name=name)
@@ -182,6 +197,8 @@ def out_remove(name: Annotated[str, typer.Argument(help="The endpoint's name.")]
 @friendly_errors
 def out_test(name: Annotated[str, typer.Argument(help="The endpoint's name.")]) -> None:
     """Queue a signed ``ping`` event for the endpoint (the worker sends it)."""
+    from boomerang.webhooks import outbound
+
     runtime.require_schema()
     with runtime.transaction() as session:
         outbound.emit(session, "ping", {"message": "hello from Boomerang"}, endpoint=name)
@@ -191,6 +208,10 @@ def out_test(name: Annotated[str, typer.Argument(help="The endpoint's name.")]) 
 @out_app.command("events")
 def out_events() -> None:
     """The event types Boomerang sends."""
+    from rich.table import Table
+
+    from boomerang.webhooks import outbound
+
     table = Table("type", "when")
     for kind, when in outbound.EVENT_TYPES.items():
         table.add_row(kind, when)
