@@ -61,6 +61,7 @@ pytest: install-dev browser
 test: lint typecheck pytest
 
 bench: install-dev
+	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/accounts_page.py
 
 # The same analytics on Spark in local mode (PySpark is large: not part of `make test`).
