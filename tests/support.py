@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,3 +28,35 @@ def needs_shared_data(name: str) -> pytest.MarkDecorator:
     """A mark that skips the test when ``../shared/data/name`` is absent."""
     path = SHARED_DATA / name
     return pytest.mark.skipif(not path.exists(), reason=f"{SKIP_PREFIX_SHARED}: {path}")
+
+
+def run_cli(
+    args: Sequence[str], *, env: Mapping[str, str], input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``boomerang *args`` in this process, as if started with exactly ``env``: the same exit
+    code, stdout and stderr a process would give, without paying the interpreter's start and
+    the imports again for every command. The environment, the settings and the opened
+    stores are the command's own for the call and restored afterwards. An exception no
+    command handles is raised here (a process would have printed a traceback), so the test
+    fails on it. Tests of the process boundary itself (signals, ``serve``, start-up imports)
+    start a real process instead."""
+    from typer.testing import CliRunner
+
+    from boomerang.cli import app
+    from boomerang.cli_support import reset_consoles, runtime
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    runtime.reset()
+    reset_consoles()
+    try:
+        result = CliRunner().invoke(app, list(args), input=input or "", catch_exceptions=False)
+    finally:
+        runtime.reset()
+        reset_consoles()
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(
+        ["boomerang", *args], result.exit_code, result.stdout, result.stderr
+    )

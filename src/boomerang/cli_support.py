@@ -60,6 +60,13 @@ console = cast("Console", _LazyConsole(stderr=False))
 err_console = cast("Console", _LazyConsole(stderr=True))
 
 
+def reset_consoles() -> None:
+    """Make the consoles anew on next use (they read the terminal's width and colour
+    support from the environment when made): for running commands in-process, as tests do."""
+    for lazy in (console, err_console):
+        cast(_LazyConsole, lazy)._console = None
+
+
 def domain_app(help: str, **kwargs: Any) -> typer.Typer:
     """A domain's sub-command group, formatted like the root one (plain Click help: Rich's
     help formatting costs more than the rest of a ``--help``)."""

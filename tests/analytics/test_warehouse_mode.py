@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from boomerang.config import Settings
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 COLUMNS = "account_id=org_id,timestamp=ts"
@@ -116,13 +116,7 @@ def test_cli_status_counts_the_warehouse(tmp_path: Path, warehouse: Path) -> Non
     )
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(args, env=env)
 
     assert run("init").returncode == 0
     status = run("status")

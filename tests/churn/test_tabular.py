@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import pytest
 from boomerang.churn import model as churn_model
 from boomerang.churn import tabular
 from boomerang.errors import Invalid
+from tests.support import run_cli
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 TELCO = DATA / "telco_churn.csv"
@@ -22,12 +23,7 @@ needs_data = pytest.mark.skipif(not TELCO.is_file(), reason=f"reference data abs
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", "churn", "evaluate", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(["churn", "evaluate", *args], env=dict(os.environ))
 
 
 @needs_data

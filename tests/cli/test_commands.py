@@ -1,4 +1,5 @@
-"""The CLI as a user runs it: a real process, real stores under a temporary data dir."""
+"""The CLI as a user runs it, real stores under a temporary data dir: in this process (see
+``tests.support.run_cli``), and as a real process where that is what is tested."""
 
 from __future__ import annotations
 
@@ -13,19 +14,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from boomerang import __version__
+from tests.support import run_cli
 
 
 def run(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env, input=stdin if stdin is not None else "")
 
 
 @pytest.fixture
@@ -37,6 +32,30 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_version(env: dict[str, str]) -> None:
     r = run(env, "--version")
     assert r.returncode == 0 and r.stdout.strip() == f"boomerang {__version__}"
+
+
+def test_a_real_process_initialises_and_reports(env: dict[str, str]) -> None:
+    """The installed entry point, as a shell starts it: version, init, status, a mistake."""
+
+    def process(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "boomerang", *args],
+            env=env,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    version = process("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"boomerang {__version__}"
+    assert process("init").returncode == 0
+    status = process("status")
+    assert status.returncode == 0, status.stderr
+    assert "accounts" in status.stdout and "Parquet" in status.stdout
+    wrong = process("users", "create", "--email", "not-an-email")
+    assert wrong.returncode == 1 and wrong.stderr.startswith("error: ")
+    assert "Traceback" not in wrong.stderr
 
 
 def test_commands_before_init_say_what_to_do(env: dict[str, str]) -> None:

@@ -8,7 +8,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.clv.test_models import (
     require_sbg_csv,
     write_cdnow_csv,
 )
+from tests.support import run_cli
 
 CDNOW_ARGS = ("--customer", "customer", "--date", "date", "--date-format", "%Y%m%d")
 CALIBRATION = ("--calibration-end", "1997-09-30")
@@ -32,14 +32,7 @@ CALIBRATION = ("--calibration-end", "1997-09-30")
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOMERANG_")}
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *map(str, args)],
-        env={**env, "COLUMNS": "200"},
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli([str(a) for a in args], env={**env, "COLUMNS": "200"})
 
 
 def run_json(*args: str | Path) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from boomerang.timeline.models import TimelineEntry
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 
@@ -191,13 +191,7 @@ def test_the_tick_job(session: Session, settings: Settings) -> None:
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 def test_cli_open_and_list(tmp_path: Path) -> None:

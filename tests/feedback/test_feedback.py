@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +28,7 @@ from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
 from tests.mail.conftest import SMTPServer, Transaction, settings_for
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 
@@ -183,13 +183,7 @@ def test_api_and_page(session: Session, client: TestClient) -> None:
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 def test_cli(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from boomerang.health import backtest, scorecard, scoring
+from tests.support import run_cli
 
 CARD = scorecard.default().scorecard
 KEYS = [m.key for m in CARD.measures]
@@ -81,13 +81,7 @@ def test_default_scorecard_separates_churners_on_the_demo_company(
     env.update(BOOMERANG_DATA_DIR=str(data_dir))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return run_cli(args, env=env)
 
     done = run("health", "backtest", "--until", "2026-11-01", "--json")
     assert done.returncode == 0, done.stderr

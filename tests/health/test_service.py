@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -36,6 +35,7 @@ from boomerang.timeline.models import EntryKind, TimelineEntry
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import add_contact, add_line, make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import login, soup
 
 AS_OF = date(2026, 6, 30)
@@ -261,13 +261,7 @@ def test_cli_compute_and_show_on_a_demo_company(
     env.update(BOOMERANG_DATA_DIR=str(data_dir), COLUMNS="200")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(args, env=env)
 
     computed = run("health", "compute", "--json")
     assert computed.returncode == 0, computed.stderr

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import run_cli
 
 ROOT = Path(__file__).parents[2]
 MAPPINGS = ROOT / "examples" / "mappings"
@@ -16,14 +17,7 @@ RAVENSTACK = ROOT.parent / "shared" / "data" / "ravenstack_saas"
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(args, env=env)
 
 
 @pytest.fixture

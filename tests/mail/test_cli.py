@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +19,11 @@ from boomerang.mail import service
 from boomerang.mail.models import MessageStatus, OutboxMessage
 from tests.factories import make_account, make_user
 from tests.mail.conftest import SMTPServer
+from tests.support import run_cli
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +16,7 @@ from boomerang.metrics import revenue
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import add_line, make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import login, soup
 
 
@@ -121,13 +121,7 @@ def test_cli(tmp_path: Path) -> None:
     env["BOOMERANG_DATA_DIR"] = str(tmp_path)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(args, env=env)
 
     assert run("init").returncode == 0
     assert run("fx", "set", "eur", "1.1", "--from", "2024-01-01").returncode == 0

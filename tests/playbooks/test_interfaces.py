@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -17,6 +16,7 @@ from boomerang.playbooks.models import PlaybookVersion
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 
@@ -98,13 +98,7 @@ def test_cli(tmp_path: Path) -> None:
     env["BOOMERANG_DATA_DIR"] = str(tmp_path / "var")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(args, env=env)
 
     assert run("init").returncode == 0
     listed = json.loads(run("playbooks", "list", "--json").stdout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,7 @@ from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import add_line, make_account, make_user
 from tests.renewals.helpers import predict
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 TODAY = datetime.now(UTC).date()
@@ -198,10 +198,7 @@ def test_page_and_forms(session: Session, client: TestClient) -> None:
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args], env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
+    return run_cli(args, env=env)  # fmt: skip
 
 
 def test_cli(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from boomerang.tasks.models import Task
 from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
 from tests.factories import add_line, make_account, make_user
+from tests.support import run_cli
 from tests.web.test_ui import csrf, login, soup
 
 OLD = datetime(2024, 1, 1, tzinfo=UTC)
@@ -252,13 +252,7 @@ def test_daily_job_schedules_once(session: Session, settings: Settings) -> None:
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(args, env=env)
 
 
 def test_cli_deck_on_a_demo_company(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +22,7 @@ from boomerang.segments.models import SegmentMembership, TouchModel
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user
+from tests.support import run_cli
 
 TODAY = datetime.now(UTC).date()
 
@@ -161,13 +161,7 @@ def test_cli(tmp_path: Path, demo_company: Callable[..., Path]) -> None:
     env.update(BOOMERANG_DATA_DIR=str(data_dir), COLUMNS="200")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "boomerang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(args, env=env)
 
     assert run("init").returncode == 0  # on a loaded company: changes nothing
     assert run("health", "compute").returncode == 0

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from boomerang.tasks.models import Task
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.mail.conftest import SMTPServer, Transaction, settings_for
+from tests.support import run_cli
 from tests.surveys.conftest import World
 from tests.web.test_ui import csrf, login, soup
 
@@ -268,13 +268,7 @@ def test_the_send_job(session: Session, settings: Settings, world: World) -> Non
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 def test_cli(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,18 +21,12 @@ from boomerang.events.store import EventStore
 from boomerang.value.chart import decode_png
 from tests.factories import make_account, make_user
 from tests.mail.conftest import SMTPServer, smtp_server  # noqa: F401  (fixture)
+from tests.support import run_cli
 from tests.value.helpers import write_events
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 @pytest.fixture

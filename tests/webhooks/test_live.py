@@ -14,17 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from boomerang.webhooks.service import SIGNATURE_HEADER, sign
+from tests.support import run_cli
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "boomerang", *args],
-        env=env,
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(args, env=env)
 
 
 def _free_port() -> int:
