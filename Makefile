@@ -56,7 +56,7 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --durations=20
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
 test: lint typecheck pytest
 

@@ -91,3 +91,32 @@ def test_the_listed_help_is_the_commands_own(name: str) -> None:
     command = COMMANDS[name].load(name)
     own = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
     assert own == COMMANDS[name].help
+
+
+def test_shell_completion_lists_commands_without_importing_them() -> None:
+    """Completing ``boomerang he<TAB>`` and ``boomerang health co<TAB>`` as bash asks it:
+    the names come from the registry and the one domain named, nothing heavy is loaded."""
+    code = (
+        "import os, sys\n"
+        "os.environ.update(_BOOMERANG_COMPLETE='complete_bash', COMP_WORDS=WORDS, "
+        "COMP_CWORD=str(len(WORDS.split()) - 1))\n"
+        "from boomerang.cli import app\n"
+        "try:\n"
+        "    app(prog_name='boomerang')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import json\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    for words, expected in (("boomerang he", "health"), ("boomerang health co", "compute")):
+        done = subprocess.run(
+            [sys.executable, "-c", f"WORDS = {words!r}\n{code}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        *completions, modules = done.stdout.strip().splitlines()
+        assert expected in completions
+        loaded = {name.partition(".")[0] for name in json.loads(modules)}
+        assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
