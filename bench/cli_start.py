@@ -114,7 +114,10 @@ def prepare(env: dict[str, str]) -> str:
 
     db = Path(env["BOOMERANG_DATA_DIR"]) / "boomerang.sqlite3"
     with sqlite3.connect(db) as conn:
-        row = conn.execute("select external_id from accounts order by external_id").fetchone()
+        row = conn.execute(
+            "select a.external_id from accounts a join health_scores h on h.account_id = a.id "
+            "order by a.external_id"
+        ).fetchone()
     return str(row[0])
 
 

@@ -500,29 +500,30 @@ def serve(
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
+STATUS_TABLES = (
+    ("staff users", "users"),
+    ("accounts", "accounts"),
+    ("contacts", "contacts"),
+    ("subscriptions", "subscriptions"),
+    ("tickets", "tickets"),
+    ("timeline entries", "timeline_entries"),
+)
+"""What ``status`` counts: label and table (read with SQLAlchemy Core: no model import)."""
+
+
 @app.command()
 @friendly_errors
 def status() -> None:
     """What the stores hold, and where they are."""
     from rich.table import Table
 
-    from boomerang.accounts import service as accounts_service
-    from boomerang.billing import service as billing_service
-    from boomerang.db import current_revision
-    from boomerang.support import service as support_service
-    from boomerang.timeline import service as timeline_service
-    from boomerang.users import service as users_service
+    from boomerang.db import count_rows, current_revision
 
     settings = runtime.settings
-    with runtime.transaction() as session:
-        counts = {
-            "staff users": users_service.count(session=session),
-            "accounts": accounts_service.count(session=session),
-            "contacts": accounts_service.count_contacts(session=session),
-            "subscriptions": billing_service.count(session=session),
-            "tickets": support_service.count(session=session),
-            "timeline entries": timeline_service.count(session=session),
-        }
+    runtime.require_schema()
+    with runtime.core_engine.connect() as connection:
+        rows = count_rows(connection, [table for _, table in STATUS_TABLES])
+    counts = {label: rows[table] for label, table in STATUS_TABLES}
     if settings.events_source is None:  # the embedded store: DuckDB alone, no Ibis
         from boomerang.analytics import engine as embedded
 
@@ -542,7 +543,7 @@ def status() -> None:
     console.print(table)
     console.print(
         f"operational store: {_safe_url(settings.sqlalchemy_url)} "
-        f"(schema {current_revision(runtime.engine)})"
+        f"(schema {current_revision(runtime.core_engine)})"
     )
     span = f", {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else ""
     console.print(f"events: {where}{span}")

@@ -85,11 +85,19 @@ class Runtime:
         return get_settings()
 
     @cached_property
-    def engine(self) -> Engine:
-        import boomerang.models  # noqa: F401 (every mapped class: relationships resolve)
+    def core_engine(self) -> Engine:
+        """The engine, for SQLAlchemy Core work alone (no mapped class is imported: what
+        ``status`` and the schema check need)."""
         from boomerang.db import engine_from_settings
 
         return engine_from_settings(self.settings)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, with every mapped class imported so that ORM relationships resolve."""
+        import boomerang.models  # noqa: F401
+
+        return self.core_engine
 
     @cached_property
     def event_store(self) -> EventStore:
@@ -107,9 +115,9 @@ class Runtime:
         """Forget the opened stores (and re-read settings on next use)."""
         from boomerang.config import get_settings
 
-        if "engine" in self.__dict__:
-            self.engine.dispose()
-        for name in ("settings", "engine", "event_store", "event_source"):
+        if "core_engine" in self.__dict__:
+            self.core_engine.dispose()
+        for name in ("settings", "core_engine", "event_store", "event_source"):
             self.__dict__.pop(name, None)
         get_settings.cache_clear()
 
@@ -117,7 +125,7 @@ class Runtime:
         """Refuse to work on a database that ``boomerang init`` has not prepared."""
         from boomerang.db import SCHEMA_HEAD, current_revision
 
-        if current_revision(self.engine) != SCHEMA_HEAD:
+        if current_revision(self.core_engine) != SCHEMA_HEAD:
             raise BoomerangError(
                 "the database is not initialised or not up to date: run `boomerang init`"
             )

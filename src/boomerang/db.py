@@ -211,6 +211,18 @@ def current_revision(engine: Engine) -> str | None:
     return found[0] if found else None
 
 
+def count_rows(connection: Connection, tables: Sequence[str]) -> dict[str, int]:
+    """How many rows each of ``tables`` holds, by name (SQLAlchemy Core, no mapped class:
+    ``boomerang status`` counts without importing the models)."""
+    preparer = connection.dialect.identifier_preparer
+    return {
+        name: int(
+            connection.execute(text(f"SELECT count(*) FROM {preparer.quote(name)}")).scalar_one()
+        )
+        for name in tables
+    }
+
+
 def bulk_insert(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
