@@ -84,7 +84,6 @@ def train(
 ) -> None:
     """Train a new model version on the history, judge it out of time, and (by default)
     score every live account with it."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.churn import service
 
     settings = runtime.settings
@@ -125,7 +124,6 @@ def train(
 @friendly_errors
 def score(as_of: AsOfOption = None) -> None:
     """Score every live account with the latest model (today's predictions are replaced)."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.churn import service
 
     settings = runtime.settings
@@ -149,7 +147,6 @@ def score(as_of: AsOfOption = None) -> None:
 @friendly_errors
 def report(as_json: JsonOption = False) -> None:
     """The latest model's out-of-time evaluation against the health score alone."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.churn import service
 
     with runtime.transaction() as session:
@@ -177,7 +174,6 @@ def show(
     """An account's churn probability, band and the drivers pushing it up or down."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.churn import service
 

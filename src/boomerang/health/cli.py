@@ -42,7 +42,6 @@ def compute(
     """Score every account and store the day's snapshots with their success vectors
     (recomputing a day replaces it): with the scorecards of BOOMERANG_SCORECARDS_DIR (or the
     shipped one), or with one --scorecard FILE for every account."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.health import editor, scorecard, service, vectors
 
     runtime.require_schema()
@@ -120,7 +119,6 @@ def show(
     """An account's score, measure by measure: raw value, score, weight, contribution."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.health import service
     from boomerang.health.schemas import HealthOut
@@ -209,7 +207,6 @@ def backtest_command(
     """Recompute the scorecard on past days and report how well it foretold churn."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.health import backtest, scorecard
 
     runtime.require_schema()
@@ -309,7 +306,6 @@ def override_command(
 ) -> None:
     """Override an account's health score (or one measure's) until it expires; the
     account's latest snapshot is recomputed at once."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.health import service
     from boomerang.users import service as users_service
@@ -347,7 +343,6 @@ def revoke_override_command(
     by: Annotated[str, typer.Option("--by", help="Email of the staff user revoking.")],
 ) -> None:
     """End an override now; the account's latest snapshot is recomputed without it."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.health import service
     from boomerang.users import service as users_service

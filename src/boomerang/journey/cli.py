@@ -24,7 +24,6 @@ RulesOption = Annotated[
 @friendly_errors
 def evaluate(rules: RulesOption = None) -> None:
     """Advance stages whose entry rules hold and record newly met milestones."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.journey import service
 
     runtime.require_schema()
@@ -46,7 +45,6 @@ def show(
     """An account's stage and its milestones: met, late or due."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.journey import service
 
@@ -72,7 +70,6 @@ def ttv(
     """Time to value by start month: accounts, how many reached it, median days."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.journey import service
 
     runtime.require_schema()

@@ -61,7 +61,6 @@ def revenue_command(
     """NRR, GRR, churn and the ARR bridge for a period (constant currency)."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.metrics import revenue
 
     runtime.require_schema()
@@ -151,7 +150,6 @@ def movements_command(
     """The account movements behind a period's bridge: the rows behind each figure."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.metrics import revenue
 
@@ -220,7 +218,6 @@ def fx_set(
     ] = None,
 ) -> None:
     """Set (or correct) a currency's rate from a day on."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.metrics import revenue
 
     runtime.require_schema()
@@ -244,7 +241,6 @@ def fx_list() -> None:
     """Every rate, by currency and day."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.metrics import revenue
 
     runtime.require_schema()

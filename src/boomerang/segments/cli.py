@@ -50,7 +50,6 @@ def preview(
     """How many accounts a condition matches now, without saving anything."""
     from sqlalchemy import select
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts.models import Account
     from boomerang.segments import service
 
@@ -88,7 +87,6 @@ def create(
     ] = None,
 ) -> None:
     """Save a segment and record its first members."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.segments import service
 
     runtime.require_schema()
@@ -108,7 +106,6 @@ def list_command(
     """Segments with their condition and members at the last evaluation."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.segments import service
 
     runtime.require_schema()
@@ -144,7 +141,6 @@ def evaluate() -> None:
     """Evaluate every segment now, recording which accounts entered and which left."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.segments import service
 
     runtime.require_schema()
@@ -160,7 +156,6 @@ def evaluate() -> None:
 @friendly_errors
 def delete(name: Annotated[str, typer.Argument(help="The segment's name.")]) -> None:
     """Delete a segment and its membership history."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.segments import service
 
     runtime.require_schema()
@@ -176,7 +171,6 @@ def add(
     account: Annotated[str, typer.Argument(help="The account's id or external id.")],
 ) -> None:
     """Put an account in a list segment."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.segments import service
 
@@ -197,7 +191,6 @@ def remove(
     account: Annotated[str, typer.Argument(help="The account's id or external id.")],
 ) -> None:
     """Take an account out of a list segment."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.accounts import service as accounts_service
     from boomerang.segments import service
 

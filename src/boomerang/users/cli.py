@@ -33,7 +33,6 @@ def create_user(
     team: Annotated[str | None, typer.Option(help="Team, for managers' filters.")] = None,
 ) -> None:
     """Create a staff user; the password is read from stdin when piped, else generated."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.security import generate_password
     from boomerang.users import service as users_service
 
@@ -55,7 +54,6 @@ def list_users() -> None:
     """List staff users."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.users import service as users_service
 
     with runtime.transaction() as session:
@@ -72,7 +70,6 @@ def create_token(
     name: Annotated[str, typer.Option(help="What the token is for.")],
 ) -> None:
     """Create a REST API token and print it once (only its hash is kept)."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.users import service as users_service
 
     with runtime.transaction() as session:
@@ -91,7 +88,6 @@ def list_tokens(user: Annotated[str, typer.Option(help="Email of the user.")]) -
     """List a user's tokens (never their secrets)."""
     from rich.table import Table
 
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.users import service as users_service
 
     with runtime.transaction() as session:
@@ -115,7 +111,6 @@ def list_tokens(user: Annotated[str, typer.Option(help="Email of the user.")]) -
 @friendly_errors
 def revoke_token(token_id: Annotated[str, typer.Argument(help="The token id (tok_...).")]) -> None:
     """Revoke a token; requests using it get 401 from now on."""
-    import boomerang.models  # noqa: F401  (every table, so that mappers resolve)
     from boomerang.users import service as users_service
 
     with runtime.transaction() as session:
