@@ -16,114 +16,18 @@ import typer
 from boomerang import __version__
 from boomerang.cli_lazy import LazyCommand, LazyGroup
 from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.domains import commands
 from boomerang.errors import Conflict, Invalid
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
 COMMANDS: dict[str, LazyCommand] = {
-    "users": LazyCommand("boomerang.users.cli:app", "Staff users: create and list."),
-    "tokens": LazyCommand(
-        "boomerang.users.cli:tokens_app", "REST API tokens: create, list, revoke."
-    ),
-    "keys": LazyCommand(
-        "boomerang.ingest.cli:keys_app",
-        "Tracking API write keys (Segment-compatible): create, list, revoke.",
-    ),
-    "ingest": LazyCommand("boomerang.ingest.cli:ingest_app", "The tracking API's durable inbox."),
-    "import": LazyCommand(
-        "boomerang.imports.cli:import_command",
-        "Import a file: validate every row, then write all of it or (on any bad row) nothing.",
-        {"no_args_is_help": True},
-    ),
-    "hooks": LazyCommand(
-        "boomerang.webhooks.cli:app", "Inbound webhook sources: create, list, rotate, revoke."
-    ),
-    "health": LazyCommand("boomerang.health.cli:app", "Health scores: compute, explain."),
-    "segments": LazyCommand(
-        "boomerang.segments.cli:app",
-        "Segments: accounts matching a condition, e.g. \"tier = 'smb' and health < 50\".",
-    ),
-    "journey": LazyCommand(
-        "boomerang.journey.cli:app", "The customer journey: stages, milestones, time to value."
-    ),
-    "clv": LazyCommand(
-        "boomerang.clv.cli:clv_app",
-        "Customer lifetime value from transactions: BG/NBD, Pareto/NBD, Gamma-Gamma.",
-    ),
-    "retention": LazyCommand(
-        "boomerang.clv.cli:retention_app",
-        "Contractual retention: the shifted-beta-geometric (sBG) model.",
-    ),
-    "metrics": LazyCommand(
-        "boomerang.metrics.cli:app", "Revenue metrics: ARR bridge, NRR, GRR, churn, cohorts."
-    ),
-    "fx": LazyCommand(
-        "boomerang.metrics.cli:fx_app", "Exchange rates into the reporting currency."
-    ),
-    "churn": LazyCommand(
-        "boomerang.churn.cli:app", "Churn risk: a model of your own history, with reasons."
-    ),
-    "outbox": LazyCommand(
-        "boomerang.mail.cli:outbox_app",
-        "The outbox of customer email: status, delivery, retries, approvals.",
-    ),
-    "email": LazyCommand(
-        "boomerang.mail.cli:email_app", "Email templates and the SMTP connection."
-    ),
-    "playbooks": LazyCommand(
-        "boomerang.playbooks.cli:app", "Playbooks: triggers, conditions and steps that act."
-    ),
-    "escalations": LazyCommand(
-        "boomerang.escalations.cli:app",
-        "Escalations: customer problems moved up support, account manager, executive.",
-    ),
-    "plans": LazyCommand(
-        "boomerang.success.cli:app",
-        "Success plans: desired outcomes, objectives, milestones and KPIs per account.",
-    ),
-    "value": LazyCommand(
-        "boomerang.value.cli:value_app",
-        "Value metrics: what value means for the product, per account.",
-    ),
-    "digests": LazyCommand(
-        "boomerang.value.cli:digests_app",
-        "Value digests: weekly or monthly emails to stakeholders.",
-    ),
-    "reviews": LazyCommand(
-        "boomerang.reviews.cli:app",
-        "Business reviews: cadence, internal review, the generated deck, the meeting.",
-    ),
-    "surveys": LazyCommand(
-        "boomerang.surveys.cli:app",
-        "Surveys: NPS, CSAT and CES programs, answers, roll-ups and comment themes.",
-    ),
-    "feedback": LazyCommand(
-        "boomerang.feedback.cli:app",
-        "Feedback and feature requests (ranked by the ARR asking), advisory board and focus "
-        "groups.",
-    ),
-    "renewals": LazyCommand(
-        "boomerang.renewals.cli:app",
-        "Renewals: the pipeline of contract lines coming up, its forecast and outcomes.",
-    ),
-    "expansion": LazyCommand(
-        "boomerang.expansion.cli:app",
-        "Expansion: upsell and cross-sell opportunities from signals, stages and outcomes.",
-    ),
-    "advocacy": LazyCommand(
-        "boomerang.advocacy.cli:app",
-        "Advocacy: references, reviews, case studies and referrals with incentives.",
-    ),
-    "worker": LazyCommand(
-        "boomerang.jobs.cli:worker",
-        "Run queued jobs until SIGTERM or Ctrl+C (the jobs running then are finished first).",
-    ),
-    "jobs": LazyCommand(
-        "boomerang.jobs.cli:app", "Jobs: the queue of scheduled and triggered work."
-    ),
+    name: LazyCommand(command.target, command.help, command.options)
+    for name, command in commands().items()
 }
-"""Every sub-command the root does not define itself, by import path, with its one-line help
+"""Every sub-command the root does not define itself (declared by each domain in
+:mod:`boomerang.domains`), by import path, with its one-line help
 (``boomerang --help`` shows these without importing the modules; a test checks that each
 matches the help of the command it names)."""
 

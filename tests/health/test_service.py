@@ -27,7 +27,7 @@ from boomerang.errors import Conflict, Invalid
 from boomerang.events.store import EventStore
 from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
-from boomerang.health.schedule import DailyHealth
+from boomerang.flows.daily import DailyHealth
 from boomerang.health.scorecard import Measure
 from boomerang.support.models import Ticket, TicketStatus
 from boomerang.surveys.models import SurveyKind, SurveyResponse

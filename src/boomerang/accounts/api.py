@@ -1,4 +1,4 @@
-"""REST: ``/api/v1/accounts``."""
+"""REST: ``/api/v1/accounts`` (one account's detail: ``flows/account_overview.py``)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 
 from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import Account, Stage
-from boomerang.accounts.schemas import AccountDetail, AccountOut, AccountPage
-from boomerang.billing import service as billing_service
+from boomerang.accounts.schemas import AccountOut, AccountPage
 from boomerang.web.deps import APIUser, SessionDep
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
-def _account_fields(account: Account) -> dict[str, Any]:
+def account_fields(account: Account) -> dict[str, Any]:
+    """An account as the API shows it (``AccountOut``), as a dict."""
     data = AccountOut.model_validate(
         {
             **{
@@ -51,21 +51,8 @@ def list_accounts(
     )
     return AccountPage.model_validate(
         {
-            "items": [_account_fields(a) for a in page.items],
+            "items": [account_fields(a) for a in page.items],
             "next_cursor": page.next_cursor,
             "total": page.total,
-        }
-    )
-
-
-@router.get("/{ref}", response_model=AccountDetail)
-def get_account(ref: str, session: SessionDep, user: APIUser) -> AccountDetail:
-    """One account by id (`acc_...`) or external id, with its contacts, subscriptions and ARR."""
-    account = accounts_service.get_by_ref(session=session, ref=ref)
-    return AccountDetail.model_validate(
-        {
-            **_account_fields(account),
-            "contacts": accounts_service.list_contacts(session=session, account=account),
-            "subscriptions": billing_service.list_subscriptions(session=session, account=account),
         }
     )

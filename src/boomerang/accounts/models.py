@@ -13,7 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from boomerang.db import Base, Currency, JSONType, Money, UTCDateTime, new_id, str_enum, utcnow
 
 if TYPE_CHECKING:
-    from boomerang.billing.models import Subscription
     from boomerang.users.models import User
 
 
@@ -80,9 +79,6 @@ class Account(Base):
     children: Mapped[list[Account]] = relationship(back_populates="parent")
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="account", order_by="Contact.name"
-    )
-    subscriptions: Mapped[list[Subscription]] = relationship(
-        back_populates="account", order_by="Subscription.start_date.desc()"
     )
 
 

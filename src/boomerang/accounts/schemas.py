@@ -1,4 +1,4 @@
-"""REST shapes of accounts, contacts and subscriptions."""
+"""REST shapes of accounts and contacts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from boomerang.accounts.models import ContactRole, Stage
-from boomerang.billing.models import SubscriptionStatus
 
 
 class Money(BaseModel):
@@ -54,27 +53,6 @@ class ContactOut(BaseModel):
     roles: list[ContactRole]
     active: bool
     unsubscribed: bool
-
-
-class SubscriptionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    external_id: str | None
-    product: str
-    plan: str | None
-    arr: Decimal
-    currency: str
-    seats: int | None
-    start_date: date
-    end_date: date | None
-    renewal_date: date | None
-    status: SubscriptionStatus
-    auto_renew: bool
-
-
-class AccountDetail(AccountOut):
-    contacts: list[ContactOut]
-    subscriptions: list[SubscriptionOut]
 
 
 class AccountPage(BaseModel):

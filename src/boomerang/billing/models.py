@@ -56,7 +56,7 @@ class Subscription(Base):
     auto_renew: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    account: Mapped[Account] = relationship(back_populates="subscriptions")
+    account: Mapped[Account] = relationship()
 
 
 class Invoice(Base):

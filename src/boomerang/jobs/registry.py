@@ -1,8 +1,8 @@
 """Job handlers by kind, and the periodic work the scheduler enqueues.
 
 A handler is registered where its domain lives (``boomerang/<domain>/jobs.py`` or
-similar) and that module is named once in :data:`MODULES`, the one explicit list that
-:func:`load` imports::
+similar) and that module is named once, in the domain's entry of :mod:`boomerang.domains`
+(``jobs=``); :data:`MODULES` is that list, which :func:`load` imports::
 
     from boomerang.jobs.registry import Context, Daily, handler, periodic
 
@@ -29,21 +29,12 @@ from typing import Any
 
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
-from boomerang.ingest.flush import Transaction
+from boomerang.domains import job_modules
+from boomerang.uow import Transaction
 
-MODULES: tuple[str, ...] = (
-    "boomerang.jobs.worker",
-    "boomerang.health.schedule",
-    "boomerang.mail.jobs",
-    "boomerang.playbooks.jobs",
-    "boomerang.escalations.jobs",
-    "boomerang.expansion.jobs",
-    "boomerang.reviews.jobs",
-    "boomerang.value.jobs",
-    "boomerang.surveys.jobs",
-    "boomerang.webhooks.jobs",
-)
-"""Every module that registers handlers or periodic jobs; add yours here."""
+MODULES: tuple[str, ...] = tuple(job_modules())
+"""Every module that registers handlers or periodic jobs (each domain names its own in
+:mod:`boomerang.domains`)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,68 +13,17 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from boomerang import __version__
+from boomerang.domains import NavItem, navigation, template_packages
 from boomerang.web.deps import csrf_token
 
 PACKAGE = Path(__file__).resolve().parent.parent
-TEMPLATE_DIRS = [
-    PACKAGE / "web" / "templates",
-    PACKAGE / "accounts" / "templates",
-    PACKAGE / "advocacy" / "templates",
-    PACKAGE / "churn" / "templates",
-    PACKAGE / "datasources" / "templates",
-    PACKAGE / "escalations" / "templates",
-    PACKAGE / "feedback" / "templates",
-    PACKAGE / "health" / "templates",
-    PACKAGE / "jobs" / "templates",
-    PACKAGE / "lab" / "templates",
-    PACKAGE / "mail" / "templates",
-    PACKAGE / "metrics" / "templates",
-    PACKAGE / "playbooks" / "templates",
-    PACKAGE / "renewals" / "templates",
-    PACKAGE / "expansion" / "templates",
-    PACKAGE / "reviews" / "templates",
-    PACKAGE / "segments" / "templates",
-    PACKAGE / "surveys" / "templates",
-    PACKAGE / "success" / "templates",
-    PACKAGE / "tasks" / "templates",
-    PACKAGE / "value" / "templates",
+TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
+    PACKAGE / name / "templates" for name in template_packages()
 ]
+"""Where pages are found: the shared layouts, then every domain's (from boomerang.domains)."""
 
-
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    href: str
-    roles: tuple[str, ...] = ()  # empty: everyone
-
-
-NAVIGATION: list[NavItem] = [
-    # The day's work
-    NavItem("Accounts", "/accounts"),
-    NavItem("Tasks", "/tasks"),
-    NavItem("Escalations", "/escalations"),
-    NavItem("Renewals", "/renewals"),
-    NavItem("Reviews", "/reviews"),
-    NavItem("Expansion", "/expansion"),
-    # Listening and advocacy
-    NavItem("Surveys", "/surveys"),
-    NavItem("Feedback", "/feedback"),
-    NavItem("Advocacy", "/advocacy"),
-    # Signals and automation
-    NavItem("Health", "/health"),
-    NavItem("Segments", "/segments"),
-    NavItem("Playbooks", "/playbooks"),
-    # Measurement
-    NavItem("Value", "/value"),
-    NavItem("Revenue", "/metrics/revenue"),
-    NavItem("Churn risk", "/churn"),
-    NavItem("Model lab", "/lab"),
-    # Administration
-    NavItem("Outbox", "/outbox", roles=("admin", "manager")),
-    NavItem("Data sources", "/admin/data-sources", roles=("admin",)),
-    NavItem("Jobs", "/admin/jobs", roles=("admin",)),
-]
-"""The main menu; a domain adds its entry here when it gains a page."""
+NAVIGATION: list[NavItem] = navigation()
+"""The main menu: each domain declares its entries in boomerang.domains."""
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 

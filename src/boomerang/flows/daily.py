@@ -27,10 +27,10 @@ from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.health import editor, service, vectors
 from boomerang.health.models import HealthScore
-from boomerang.ingest.flush import Transaction
 from boomerang.jobs.registry import Context, Daily, handler, periodic
 from boomerang.journey import service as journey_service
 from boomerang.segments import service as segments_service
+from boomerang.uow import Transaction
 
 log = logging.getLogger(__name__)
 RETRAIN_DAYS = 30  # the churn model is refitted monthly on the grown history

@@ -1,0 +1,1 @@
+"""Work that spans domains: one short module per flow; domains never import flows."""
