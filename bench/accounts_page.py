@@ -28,9 +28,10 @@ from rich.table import Table
 from boomerang.accounts.models import Account
 from boomerang.app import create_app
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
+from boomerang.schema import migrate
 from boomerang.users import service as users_service
 
 console = Console()

@@ -30,10 +30,11 @@ from sqlalchemy import insert, select
 from boomerang.analytics.source import EventSource
 from boomerang.churn import service as churn_service
 from boomerang.churn.models import ChurnModel
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
 from boomerang.health import scorecard, vectors
 from boomerang.health import service as health_service
+from boomerang.schema import migrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.health_compute import END, _settings, load

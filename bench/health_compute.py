@@ -39,11 +39,12 @@ from rich.table import Table
 
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.scorecard import Measure, MeasureKind
+from boomerang.schema import migrate
 
 console = Console()
 END = date(2026, 11, 1)

@@ -27,10 +27,11 @@ from sqlalchemy import func, select
 import boomerang.models  # noqa: F401  (every table)
 from boomerang.accounts.models import Account, Contact
 from boomerang.config import Settings
-from boomerang.db import make_engine, migrate, session_factory, transaction
+from boomerang.db import make_engine, session_factory, transaction
 from boomerang.mail import service
 from boomerang.mail import unsubscribe as unsubscribe_links
 from boomerang.mail.models import MessageStatus, OutboxMessage
+from boomerang.schema import migrate
 from boomerang.users.models import Role, User
 
 console = Console()

@@ -31,11 +31,12 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.health_compute import END, _settings, load
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.health import scorecard, vectors
 from boomerang.health import service as health_service
 from boomerang.health.models import HealthScore
 from boomerang.playbooks import definition, engine
+from boomerang.schema import migrate
 from boomerang.segments.facts import account_facts
 from boomerang.tasks.models import Task
 

@@ -21,7 +21,8 @@ from rich.console import Console
 
 import boomerang.models  # noqa: F401  (every table)
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
+from boomerang.schema import migrate
 from boomerang.segments.conditions import fields_used, parse
 from boomerang.segments.facts import account_facts, known_fields
 from boomerang.segments.service import Evaluator

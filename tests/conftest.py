@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from boomerang.app import create_app
 from boomerang.config import Settings, get_settings
-from boomerang.db import make_engine, migrate
+from boomerang.db import make_engine
 from boomerang.events.store import EventStore
+from boomerang.schema import migrate
 from boomerang.web.deps import get_session
 from tests.support import SHARED_DATA, SKIP_PREFIX_SHARED
 

@@ -15,11 +15,10 @@ from boomerang.db import (
     Base,
     current_revision,
     make_engine,
-    migrate,
-    migrations_head,
     session_factory,
     transaction,
 )
+from boomerang.schema import migrate, migrations_head
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from tests.factories import add_line, make_account
 

@@ -163,39 +163,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def alembic_config(engine: Engine) -> Any:
-    """An Alembic Config pointing at the packaged migrations and this engine."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
-    return config
-
-
-def migrate(engine: Engine) -> None:
-    """Apply every pending migration (idempotent)."""
-    from alembic import command
-
-    import boomerang.models  # noqa: F401  (register every table on Base.metadata)
-
-    command.upgrade(alembic_config(engine), "head")
-
-
 SCHEMA_HEAD = "0022"
 """The newest migration shipped with this version (a test checks it is Alembic's head).
 Every command compares the database with it: reading Alembic's scripts instead would cost
 each command start the import of Alembic and of every migration."""
-
-
-def migrations_head(engine: Engine) -> str | None:
-    """The newest migration shipped with this version of Boomerang, as Alembic reads it."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

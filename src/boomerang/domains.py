@@ -415,6 +415,17 @@ DOMAINS: tuple[Domain, ...] = (
         templates=True,
     ),
     Domain(
+        "demo",
+        commands=(
+            Command(
+                "demo",
+                "boomerang.demo.cli:demo",
+                "Load a realistic demo B2B SaaS company (accounts, contracts, usage events, "
+                "tickets ...).",
+            ),
+        ),
+    ),
+    Domain(
         "flows",
         routers=(
             "boomerang.flows.account_list:router",

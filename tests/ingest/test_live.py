@@ -27,9 +27,10 @@ from sqlalchemy import select
 from boomerang.accounts.models import Account, Contact
 from boomerang.app import create_app
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
 from boomerang.ingest import service as ingest_service
+from boomerang.schema import migrate
 from boomerang.users.models import Role
 from tests.factories import PASSWORD, make_user
 

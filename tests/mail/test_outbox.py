@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Contact
 from boomerang.config import Settings, SmtpSecurity
-from boomerang.db import make_engine, migrate, session_factory, transaction, utcnow
+from boomerang.db import make_engine, session_factory, transaction, utcnow
 from boomerang.errors import Conflict
 from boomerang.mail import service
 from boomerang.mail.models import MessageStatus, OutboxMessage
 from boomerang.mail.service import EmailRefused, RefusalReason, deliver_due, enqueue
 from boomerang.mail.templates import EmailTemplate, context_for, render
 from boomerang.mail.unsubscribe import unsubscribe_url
+from boomerang.schema import migrate
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from boomerang.users.models import Role
 from tests.factories import make_account, make_user

@@ -17,7 +17,8 @@ import uvicorn
 from boomerang.app import create_app
 from boomerang.billing import service as billing_service
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
+from boomerang.schema import migrate
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import PASSWORD, add_line, make_account

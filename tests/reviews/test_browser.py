@@ -17,8 +17,9 @@ from boomerang.accounts.models import ContactRole, Stage
 from boomerang.app import create_app
 from boomerang.billing import service as billing_service
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.reviews import periods
+from boomerang.schema import migrate
 from boomerang.users.models import Role
 from tests.factories import PASSWORD, add_contact, add_line, make_account, make_user
 from tests.web.test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port

@@ -17,8 +17,9 @@ import uvicorn
 from boomerang.accounts.models import ContactRole, Stage
 from boomerang.app import create_app
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.events.store import EventStore
+from boomerang.schema import migrate
 from boomerang.users.models import Role
 from boomerang.value.models import ValueKind, ValueMetric
 from tests.factories import PASSWORD, add_contact, make_account, make_user

@@ -20,8 +20,9 @@ from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import ContactRole
 from boomerang.app import create_app
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.mail.service import deliver_due
+from boomerang.schema import migrate
 from boomerang.surveys import service
 from boomerang.surveys.models import SurveyResponse
 from boomerang.users.models import Role

@@ -16,7 +16,8 @@ from boomerang.accounts.models import ContactRole, Stage
 from boomerang.app import create_app
 from boomerang.billing import service as billing_service
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
+from boomerang.schema import migrate
 from boomerang.tasks import service as tasks_service
 from boomerang.tasks.models import TaskType
 from boomerang.timeline import service as timeline_service

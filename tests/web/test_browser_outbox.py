@@ -15,10 +15,11 @@ from sqlalchemy import select
 from boomerang.accounts.models import ContactRole
 from boomerang.app import create_app
 from boomerang.config import Settings
-from boomerang.db import engine_from_settings, migrate, session_factory
+from boomerang.db import engine_from_settings, session_factory
 from boomerang.jobs import service as jobs_service
 from boomerang.mail import service as mail_service
 from boomerang.mail.models import MessageStatus, OutboxMessage
+from boomerang.schema import migrate
 from boomerang.users.models import Role
 from tests.factories import PASSWORD, add_contact, make_account, make_user
 from tests.web.test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port
