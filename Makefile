@@ -6,11 +6,11 @@ CHROMIUM ?= /usr/bin/chromium
 # pytest workers: one per core (`make test TEST_WORKERS=0` runs in one process).
 TEST_WORKERS ?= auto
 
-.PHONY: demo test lint typecheck pytest browser bench conformance-spark install install-dev clean help
+.PHONY: demo test lint typecheck structure pytest browser bench conformance-spark install install-dev clean help
 
 help:
 	@echo "make demo   install into $(VENV), load the demo company (once), serve on http://$${BOOMERANG_HOST:-127.0.0.1}:$${BOOMERANG_PORT:-8000}"
-	@echo "make test   install with dev extras, run ruff, mypy and the whole pytest suite"
+	@echo "make test   install with dev extras, run ruff, mypy, the structure check and the whole pytest suite"
 	@echo "make bench  run the benchmarks under bench/"
 	@echo "make conformance-spark  run the analytics conformance tests on Spark in local mode too (needs Java 17)"
 	@echo "make clean  remove $(VENV), caches and ./var"
@@ -49,8 +49,8 @@ browser:
 	fi
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -58,7 +58,11 @@ typecheck: install-dev
 pytest: install-dev browser
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=20
 
-test: lint typecheck pytest
+test: lint typecheck structure pytest
+
+# File and function sizes, domains importing each other, import cycles (limits in the script).
+structure: install-dev
+	$(BIN)/python tools/structure.py
 
 bench: install-dev
 	$(BIN)/python bench/cli_start.py

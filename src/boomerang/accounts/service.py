@@ -33,11 +33,21 @@ class AccountFilter:
     stage: Stage | None = None
 
 
-def get(*, session: Session, account_id: str) -> Account | None:
+def find(*, session: Session, account_id: str) -> Account | None:
+    """The account with this id, or None."""
     return session.get(Account, account_id)
 
 
-def get_by_external_id(*, session: Session, external_id: str) -> Account | None:
+def get(*, session: Session, account_id: str) -> Account:
+    """The account with this id; NotFound otherwise."""
+    account = find(session=session, account_id=account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id!r}")
+    return account
+
+
+def find_by_external_id(*, session: Session, external_id: str) -> Account | None:
+    """The account with this external id, or None."""
     return session.scalar(select(Account).where(Account.external_id == external_id))
 
 
@@ -48,7 +58,7 @@ def get_by_ref(*, session: Session, ref: str) -> Account:
     CRM-style external id; an id match wins over an external id match.
     """
     account = session.get(Account, ref) if ref.startswith("acc_") else None
-    account = account or get_by_external_id(session=session, external_id=ref)
+    account = account or find_by_external_id(session=session, external_id=ref)
     if account is None:
         raise NotFound(f"no account with id or external id {ref!r}")
     return account
