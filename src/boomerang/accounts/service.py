@@ -182,7 +182,7 @@ def create(*, session: Session, external_id: str, name: str, **fields: Any) -> A
         raise Invalid("external_id: must not be empty")
     if not name.strip():
         raise Invalid("name: must not be empty")
-    if get_by_external_id(session=session, external_id=external_id):
+    if find_by_external_id(session=session, external_id=external_id):
         raise Conflict(f"an account with external id {external_id!r} already exists")
     account = Account(external_id=external_id, name=name.strip(), **fields)
     session.add(account)
