@@ -17,10 +17,24 @@ from boomerang.domains import commands
 if TYPE_CHECKING:
     pass
 
-COMMANDS: dict[str, LazyCommand] = {
-    name: LazyCommand(command.target, command.help, command.options)
-    for name, command in commands().items()
-}
+
+def _lazy() -> dict[str, LazyCommand]:
+    declared = commands()
+    children: dict[str, dict[str, LazyCommand]] = {}
+    for name, command in declared.items():
+        parent, _, child = name.partition(" ")
+        if child:
+            children.setdefault(parent, {})[child] = LazyCommand(
+                command.target, command.help, command.options
+            )
+    return {
+        name: LazyCommand(command.target, command.help, command.options, children.get(name, {}))
+        for name, command in declared.items()
+        if " " not in name
+    }
+
+
+COMMANDS: dict[str, LazyCommand] = _lazy()
 """Every sub-command the root does not define itself (declared by each domain in
 :mod:`boomerang.domains`), by import path, with its one-line help
 (``boomerang --help`` shows these without importing the modules; a test checks that each

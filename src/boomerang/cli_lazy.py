@@ -27,12 +27,17 @@ class LazyCommand:
     help: str
     options: Mapping[str, Any] = field(default_factory=dict)
     """For a command function: what ``Typer.command`` takes (``no_args_is_help`` ...)."""
+    children: Mapping[str, LazyCommand] = field(default_factory=dict)
+    """For a group: sub-commands that live elsewhere (a flow's command in a domain's group)."""
 
     def load(self, name: str) -> Command:
         module_name, _, attribute = self.target.partition(":")
         obj = getattr(importlib.import_module(module_name), attribute)
         if isinstance(obj, typer.Typer):
-            command: Command = typer.main.get_group(obj)  # a group even with one command
+            group = typer.main.get_group(obj)  # a group even with one command
+            for child, entry in self.children.items():
+                group.add_command(entry.load(child), child)
+            command: Command = group
         else:
             single = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
             single.command(name, **self.options)(obj)

@@ -28,7 +28,11 @@ class NavItem:
 
 @dataclass(frozen=True)
 class Command:
-    """A sub-command of ``boomerang``: its name, ``"module:attribute"`` and one-line help."""
+    """A sub-command of ``boomerang``: its name, ``"module:attribute"`` and one-line help.
+
+    A name of two words (``"reviews deck"``) adds a command to another domain's group: a flow's
+    command shown where its users look for it.
+    """
 
     name: str
     target: str
@@ -203,6 +207,7 @@ DOMAINS: tuple[Domain, ...] = (
             ),
         ),
         models="boomerang.success.models",
+        jobs=("boomerang.success.jobs",),
         templates=True,
     ),
     Domain(
@@ -222,7 +227,6 @@ DOMAINS: tuple[Domain, ...] = (
             ),
         ),
         models="boomerang.value.models",
-        jobs=("boomerang.value.jobs",),
         templates=True,
     ),
     Domain(
@@ -431,6 +435,16 @@ DOMAINS: tuple[Domain, ...] = (
             "boomerang.flows.account_list:router",
             "boomerang.flows.account_overview:router",
             "boomerang.flows.account_overview:api_router",
+            "boomerang.flows.review_deck_web:router",
+            "boomerang.flows.review_deck_web:api_router",
+        ),
+        commands=(
+            Command(
+                "reviews deck",
+                "boomerang.flows.review_deck_cli:deck_command",
+                "Generate the review deck of ACCOUNT for a period, keep it with the review "
+                "(scheduled first when there is none) and write it to --out.",
+            ),
         ),
         jobs=("boomerang.flows.daily",),
     ),
@@ -449,7 +463,8 @@ def navigation() -> list[NavItem]:
 
 
 def commands() -> dict[str, Command]:
-    """Every sub-command of ``boomerang`` that the root does not define itself, by name."""
+    """Every command that the root does not define itself, by name (``"reviews deck"`` for a
+    command added to another domain's group)."""
     found: dict[str, Command] = {}
     for domain in DOMAINS:
         for command in domain.commands:

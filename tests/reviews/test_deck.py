@@ -21,10 +21,12 @@ from boomerang.config import Settings
 from boomerang.demo.generator import generate
 from boomerang.escalations import service as escalations_service
 from boomerang.events.store import EventStore
+from boomerang.flows import review_deck
 from boomerang.health import scorecard
 from boomerang.health import service as health_service
-from boomerang.reviews import content, demo, flows, periods, render, service
+from boomerang.reviews import content, periods, render, service
 from boomerang.reviews.models import DeckFormat, ReviewDeck, ReviewStatus
+from boomerang.reviews.sections.usage import NOT_FEATURES, load_usage
 from boomerang.web.templating import money
 
 END = date(2026, 11, 15)
@@ -117,9 +119,9 @@ def test_content_matches_the_stores(
             "FROM events WHERE group_id = $g AND timestamp >= $s AND timestamp <= $e "
             "AND coalesce(event, name, type) NOT IN (SELECT unnest($x)) "
             "GROUP BY f ORDER BY u DESC, n DESC, f LIMIT 5",
-            {"g": account.external_id, "s": start, "e": end, "x": sorted(content.NOT_FEATURES)},
+            {"g": account.external_id, "s": start, "e": end, "x": sorted(NOT_FEATURES)},
         ).fetchall()
-    usage_rows = content.load_usage(source, account, start, end)
+    usage_rows = load_usage(source, account, start, end)
     assert [(w, u, n) for w, u, n in usage_rows.weekly] == [
         (w.date() if isinstance(w, datetime) else w, u, n) for w, u, n in weekly
     ]
@@ -127,7 +129,7 @@ def test_content_matches_the_stores(
     usage = review.section("usage")
     assert usage.bars is not None and len(usage.bars.bars) >= 13  # one bar a week
     assert sum(int(row[3].replace(",", "")) for row in usage.table) <= events
-    assert all(row[0] not in content.NOT_FEATURES for row in usage.table)
+    assert all(row[0] not in NOT_FEATURES for row in usage.table)
 
 
 def test_pdf_deck_for_the_customer(
@@ -136,7 +138,7 @@ def test_pdf_deck_for_the_customer(
     account = _enterprise(session)
     settings = settings.model_copy(update={"company_name": "Northwind Analytics"})
     escalations_service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Nightly sync keeps failing for the EU workspace",
         severity=2,
@@ -144,7 +146,7 @@ def test_pdf_deck_for_the_customer(
         settings=settings,
         now=IN_Q3,
     )
-    result = flows.deck_for_period(
+    result = review_deck.deck_for_period(
         session=session,
         source=EventSource(store=company),
         settings=settings,
@@ -174,7 +176,7 @@ def test_pdf_deck_for_the_customer(
     ):
         assert expected in text, expected
     # Internal items (the escalation's text, churn risk) stay out of the customer's deck.
-    internal = flows.review_content(
+    internal = content.for_review(
         session=session, source=EventSource(store=company), settings=settings,
         review=result.review, today=END,
     )  # fmt: skip
@@ -191,7 +193,7 @@ def test_pdf_deck_for_the_customer(
     assert len(PdfReader(io.BytesIO(stored.content)).pages) >= 5
 
     # A second deck is kept too; the same review is reused.
-    again = flows.deck_for_period(
+    again = review_deck.deck_for_period(
         session=session,
         source=EventSource(store=company),
         settings=settings,
@@ -218,7 +220,7 @@ def test_internal_content_keeps_internal_points(
 ) -> None:
     account = _enterprise(session)
     escalations_service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Exports time out",
         severity=2,
@@ -258,7 +260,7 @@ def test_internal_content_keeps_internal_points(
 
 
 def test_demo_seed(session: Session, company: EventStore, settings: Settings) -> None:
-    summary = demo.seed(
+    summary = review_deck.seed(
         session=session, settings=settings, source=EventSource(store=company), today=END
     )
     reviews = service.list_reviews(session=session, status="all", today=END)
@@ -270,6 +272,6 @@ def test_demo_seed(session: Session, company: EventStore, settings: Settings) ->
     )
     assert all(r.held_on and r.held_on > r.period_end for r in held)
     # Seeding again adds nothing (the cadence has scheduled every due review).
-    assert demo.seed(
+    assert review_deck.seed(
         session=session, settings=settings, source=EventSource(store=company), today=END
     ).startswith("0 business reviews scheduled")

@@ -240,14 +240,14 @@ def _demo_health(end_day: date, progress: Progress) -> None:
 
 
 DEMO_PROGRAMS = (
-    "boomerang.surveys.demo",
-    "boomerang.feedback.demo",
-    "boomerang.success.demo",
-    "boomerang.value.demo",
-    "boomerang.renewals.demo",
-    "boomerang.expansion.demo",
-    "boomerang.advocacy.demo",
-    "boomerang.reviews.demo",
+    ("surveys", "boomerang.surveys.demo"),
+    ("feedback", "boomerang.feedback.demo"),
+    ("success", "boomerang.success.demo"),
+    ("value", "boomerang.value.demo"),
+    ("renewals", "boomerang.renewals.demo"),
+    ("expansion", "boomerang.expansion.demo"),
+    ("advocacy", "boomerang.advocacy.demo"),
+    ("reviews", "boomerang.flows.review_deck"),  # the reviews and a stored deck
 )
 """The customer programmes the demo fills, in order: surveys before the value digests
 (both count towards each contact's email cap, and the NPS programme matters more), reviews
@@ -258,7 +258,7 @@ def _demo_programs(end_day: date) -> None:
     """Success plans, value, surveys, feedback, renewals, expansion, advocacy and reviews."""
     import importlib
 
-    for name in DEMO_PROGRAMS:
+    for label, name in DEMO_PROGRAMS:
         module = importlib.import_module(name)
         with runtime.transaction() as session:
             line = module.seed(
@@ -267,7 +267,6 @@ def _demo_programs(end_day: date) -> None:
                 source=runtime.event_source,
                 today=end_day,
             )
-        label = name.split(".")[1]
         line = line.removeprefix(f"{label}: ")
         console.print(f"{label}: {line}", highlight=False)
 

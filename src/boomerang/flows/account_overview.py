@@ -98,7 +98,7 @@ def _work(session: Session, account: Account, today: date, now: datetime) -> dic
             limit=20,
         ),
         "escalations": escalations_service.list_escalations(
-            session, account_id=account.id, limit=20
+            session=session, account_id=account.id, limit=20
         ),
         "overrides": [
             o
@@ -122,8 +122,8 @@ def overview(
         "timeline": timeline_service.list_for_account(session=session, account=account),
         "health": health_service.explain(session=session, account=account),
         "churn_risk": churn_service.account_risk(session=session, account_id=account.id),
-        "lifetime_value": valuation.account_value(session=session, account_id=account.id),
-        "surveys": surveys_service.account_summary(session, account),
+        "lifetime_value": valuation.find_account_value(session=session, account_id=account.id),
+        "surveys": surveys_service.account_summary(session=session, account=account),
     }
     parts |= _usage(source, account, now)
     parts |= _milestones(session, account)

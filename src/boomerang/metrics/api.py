@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,14 +23,6 @@ ToQuery = Annotated[date | None, Query(description="Last day, included (default:
 SegmentQuery = Annotated[str | None, Query(max_length=200, description="Segment id or name")]
 
 
-def default_period(start: date | None, end: date | None) -> tuple[date, date]:
-    """``[start, end]`` with the defaults: up to today, the twelve months before ``end``."""
-    end = end or datetime.now(UTC).date()
-    if start is None:
-        start = revenue.add_months(end, -12) + timedelta(days=1)
-    return start, end
-
-
 @router.get("/metrics/revenue")
 def revenue_metrics(
     request: Request,
@@ -45,7 +37,7 @@ def revenue_metrics(
 ) -> dict[str, Any]:
     """ARR bridge, NRR, GRR, logo and ARR churn, monthly and trailing-twelve-month views,
     break-downs, cohort retention and churn reasons for the period."""
-    first, last = default_period(start, to)
+    first, last = revenue.default_period(start, to)
     dims = revenue.DIMENSIONS if by is None else [d.strip() for d in by.split(",") if d.strip()]
     return revenue.report(
         session=session,
@@ -75,7 +67,7 @@ def revenue_movements(
     account: Annotated[str | None, Query(max_length=40, description="Account id")] = None,
 ) -> dict[str, Any]:
     """Every account movement behind the period's ARR bridge, largest first."""
-    first, last = default_period(start, to)
+    first, last = revenue.default_period(start, to)
     kinds = revenue.KINDS if kind is None else [k.strip() for k in kind.split(",") if k.strip()]
     rows = revenue.movements(
         session=session,
@@ -90,18 +82,7 @@ def revenue_movements(
         "from": first.isoformat(),
         "to": last.isoformat(),
         "currency": request.app.state.settings.reporting_currency,
-        "data": [
-            {
-                "account_id": r.account_id,
-                "account": r.account,
-                "day": r.day.isoformat(),
-                "kind": r.kind,
-                "amount": r.amount,
-                "opening_arr": r.opening_arr,
-                "closing_arr": r.closing_arr,
-            }
-            for r in rows
-        ],
+        "data": [r.as_dict() for r in rows],
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from boomerang.metrics.revenue import RevenueReport
+from boomerang.metrics.report import RevenueReport
 
 WIDTH, HEIGHT, BASE = 640.0, 200.0, 20.0
 

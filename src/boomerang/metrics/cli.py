@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from boomerang.cli_support import console, domain_app, fail, friendly_errors, runtime
+
+if TYPE_CHECKING:
+    from boomerang.metrics.movements import MovementRow
+    from boomerang.metrics.report import RevenueReport
 
 # The revenue service (NumPy, SQLAlchemy) and Rich are imported by the commands that use
 # them, so that `boomerang metrics --help` and `boomerang fx --help` start without them.
@@ -32,11 +36,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _period(start: datetime | None, end: datetime | None) -> tuple[date, date]:
-    from boomerang.metrics import revenue
+    from boomerang.metrics import periods
 
-    last = end.date() if end else datetime.now(UTC).date()
-    first = start.date() if start else revenue.add_months(last, -12) + timedelta(days=1)
-    return first, last
+    return periods.default_period(start.date() if start else None, end.date() if end else None)
 
 
 def _pct(value: float | None) -> str:
@@ -47,41 +49,15 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
-@app.command("revenue")
-@friendly_errors
-def revenue_command(
-    start: FromOption = None,
-    end: ToOption = None,
-    segment: SegmentOption = None,
-    by: Annotated[
-        str, typer.Option("--by", help="Break-downs, comma separated: tier, csm, segment, cohort.")
-    ] = "tier",
-    as_json: JsonOption = False,
-) -> None:
-    """NRR, GRR, churn and the ARR bridge for a period (constant currency)."""
+def _print_report(result: RevenueReport) -> None:
+    """The report as tables: bridge, retention, months, break-downs, notes."""
     from rich.table import Table
 
-    from boomerang.metrics import revenue
-
-    runtime.require_schema()
-    first, last = _period(start, end)
-    dims = [d.strip() for d in by.split(",") if d.strip()]
-    with runtime.transaction() as session:
-        result = revenue.report(
-            session=session,
-            start=first,
-            end=last,
-            currency=runtime.settings.reporting_currency,
-            segment=segment,
-            dimensions=dims,
-        )
-    if as_json:
-        print(json.dumps(result.as_dict(), indent=2))
-        return
     r, b = result.retention, result.bridge
     scope = f" ({result.segment})" if result.segment else ""
     console.print(
-        f"{first} to {last}{scope}, {result.currency} at the rates of {result.rates_on}",
+        f"{result.start} to {result.end}{scope}, {result.currency} at the rates of "
+        f"{result.rates_on}",
         highlight=False,
     )
     bridge = Table("ARR bridge", f"{result.currency}", title=None)
@@ -101,6 +77,15 @@ def revenue_command(
         f"({r.churned_accounts:,} of {r.accounts:,})  ARR churn {_pct(r.arr_churn_rate)}",
         highlight=False,
     )
+    _print_months(result)
+    _print_groups(result)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def _print_months(result: RevenueReport) -> None:
+    from rich.table import Table
+
     months = Table("month", "opening", "closing", "NRR", "GRR", "TTM NRR", "TTM GRR")
     for m in result.months:
         months.add_row(
@@ -113,21 +98,77 @@ def revenue_command(
             _pct(m.ttm.grr if m.ttm else None),
         )
     console.print(months)
-    if result.groups:
-        groups = Table("by", "value", "accounts", "opening ARR", "NRR", "GRR", "logo churn")
-        for g in result.groups:
-            groups.add_row(
-                g.dimension,
-                g.value,
-                f"{g.retention.accounts:,}",
-                _money(g.retention.opening_arr),
-                _pct(g.retention.nrr),
-                _pct(g.retention.grr),
-                _pct(g.retention.logo_churn_rate),
-            )
-        console.print(groups)
-    for note in result.notes:
-        console.print(f"note: {note}", highlight=False)
+
+
+def _print_groups(result: RevenueReport) -> None:
+    from rich.table import Table
+
+    if not result.groups:
+        return
+    groups = Table("by", "value", "accounts", "opening ARR", "NRR", "GRR", "logo churn")
+    for g in result.groups:
+        groups.add_row(
+            g.dimension,
+            g.value,
+            f"{g.retention.accounts:,}",
+            _money(g.retention.opening_arr),
+            _pct(g.retention.nrr),
+            _pct(g.retention.grr),
+            _pct(g.retention.logo_churn_rate),
+        )
+    console.print(groups)
+
+
+@app.command("revenue")
+@friendly_errors
+def revenue_command(
+    start: FromOption = None,
+    end: ToOption = None,
+    segment: SegmentOption = None,
+    by: Annotated[
+        str, typer.Option("--by", help="Break-downs, comma separated: tier, csm, segment, cohort.")
+    ] = "tier",
+    as_json: JsonOption = False,
+) -> None:
+    """NRR, GRR, churn and the ARR bridge for a period (constant currency)."""
+    from boomerang.metrics import revenue
+
+    runtime.require_schema()
+    first, last = _period(start, end)
+    dims = [d.strip() for d in by.split(",") if d.strip()]
+    with runtime.transaction() as session:
+        result = revenue.report(
+            session=session,
+            start=first,
+            end=last,
+            currency=runtime.settings.reporting_currency,
+            segment=segment,
+            dimensions=dims,
+        )
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    _print_report(result)
+
+
+def _print_movements(rows: list[MovementRow]) -> None:
+    """The movements as a table, with their count and total."""
+    from rich.table import Table
+
+    table = Table("day", "account", "kind", "amount", "before", "after")
+    for r in rows:
+        table.add_row(
+            str(r.day),
+            r.account,
+            r.kind,
+            _money(r.amount),
+            _money(r.opening_arr),
+            _money(r.closing_arr),
+        )
+    console.print(table)
+    console.print(
+        f"{len(rows):,} movements, {sum(r.amount for r in rows):,.2f} in all", highlight=False
+    )
 
 
 @app.command("movements")
@@ -148,8 +189,6 @@ def movements_command(
     as_json: JsonOption = False,
 ) -> None:
     """The account movements behind a period's bridge: the rows behind each figure."""
-    from rich.table import Table
-
     from boomerang.accounts import service as accounts_service
     from boomerang.metrics import revenue
 
@@ -170,38 +209,9 @@ def movements_command(
             account_id=account_id,
         )
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "account_id": r.account_id,
-                        "account": r.account,
-                        "day": r.day.isoformat(),
-                        "kind": r.kind,
-                        "amount": r.amount,
-                        "opening_arr": r.opening_arr,
-                        "closing_arr": r.closing_arr,
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
         return
-    table = Table("day", "account", "kind", "amount", "before", "after")
-    for r in rows:
-        table.add_row(
-            str(r.day),
-            r.account,
-            r.kind,
-            _money(r.amount),
-            _money(r.opening_arr),
-            _money(r.closing_arr),
-        )
-    console.print(table)
-    console.print(
-        f"{len(rows):,} movements, {sum(r.amount for r in rows):,.2f} in all", highlight=False
-    )
+    _print_movements(rows)
 
 
 @fx_app.command("set")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -16,11 +16,6 @@ from boomerang.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
-    end = end or datetime.now(UTC).date()
-    return start or revenue.add_months(end, -12) + timedelta(days=1), end
-
-
 @router.get("/metrics/revenue")
 def revenue_page(
     request: Request,
@@ -31,7 +26,7 @@ def revenue_page(
     segment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """NRR, GRR, churn and the ARR bridge with its charts."""
-    first, last = _period(start, to)
+    first, last = revenue.default_period(start, to)
     report = revenue.report(
         session=session,
         start=first,
@@ -72,7 +67,7 @@ def movements_page(
     kind: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """The account movements behind a figure of the bridge."""
-    first, last = _period(start, to)
+    first, last = revenue.default_period(start, to)
     kinds = [kind] if kind else list(revenue.KINDS)
     rows = revenue.movements(
         session=session,

@@ -1,5 +1,6 @@
 """REST: ``/api/v1/reviews``: schedule, list, the internal review's content and notes, the
-meeting with its agreed actions, and the generated decks."""
+meeting with its agreed actions, and the generated decks (generating one is
+:mod:`boomerang.flows.review_deck_web`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Forbidden, Invalid
-from boomerang.reviews import flows, periods, render, service
+from boomerang.reviews import content, periods, render, service
 from boomerang.reviews.content import Review
 from boomerang.reviews.models import BusinessReview, DeckFormat, ReviewDeck, ReviewStatus
 from boomerang.users import service as users_service
@@ -248,7 +249,7 @@ def review_content(
 ) -> dict[str, Any]:
     """The review's sections as JSON: everything (internal) or what the deck shows."""
     review = service.get(session=session, review_id=review_id)
-    assembled = flows.review_content(
+    assembled = content.for_review(
         session=session,
         source=request.app.state.event_source,
         settings=request.app.state.settings,
@@ -302,23 +303,6 @@ def cancel(review_id: str, body: CancelIn, session: SessionDep, user: APIUser) -
     review = service.get(session=session, review_id=review_id)
     service.cancel(session=session, review=review, reason=body.reason, by=user)
     return ReviewOut.of(review)
-
-
-@router.post("/{review_id}/decks", response_model=DeckOut, status_code=201)
-def generate_deck(
-    review_id: str, body: DeckIn, request: Request, session: SessionDep, user: APIUser
-) -> DeckOut:
-    require_writer(user)
-    review = service.get(session=session, review_id=review_id)
-    deck = flows.generate_deck(
-        session=session,
-        source=request.app.state.event_source,
-        settings=request.app.state.settings,
-        review=review,
-        fmt=body.format,
-        by=user,
-    )
-    return DeckOut.of(deck)
 
 
 def deck_response(review: BusinessReview, deck: ReviewDeck, *, download: bool) -> Response:

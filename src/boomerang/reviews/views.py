@@ -1,5 +1,6 @@
-"""UI: the business reviews list (overdue first), the internal review page with its notes,
-deck generation and the meeting form, and the stored decks."""
+"""UI: the business reviews list (overdue first), the internal review page with its notes
+and the meeting form, and the stored decks (generating a deck is
+:mod:`boomerang.flows.review_deck_web`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Forbidden, Invalid
-from boomerang.reviews import flows, periods, service
+from boomerang.reviews import content, periods, service
 from boomerang.reviews.api import deck_response, staff
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
@@ -97,31 +98,6 @@ def run_cadence(request: Request, session: SessionDep, user: UIUser) -> Response
     return RedirectResponse(f"{PAGE}?status=open", status_code=303)
 
 
-@router.post(f"{PAGE}/deck", dependencies=[CSRFChecked])
-def deck_for_period(
-    request: Request,
-    session: SessionDep,
-    user: UIUser,
-    account: Annotated[str, Form(max_length=200)],
-    period: Annotated[str, Form(max_length=10)],
-    format: Annotated[str, Form(max_length=10)] = "pdf",
-) -> Response:
-    """Generate the deck of an account's review of a period (scheduling the review when
-    there is none yet) and show it."""
-    if not user.role.can_write:
-        raise Forbidden(f"your role ({user.role.value}) cannot generate review decks")
-    result = flows.deck_for_period(
-        session=session,
-        source=request.app.state.event_source,
-        settings=request.app.state.settings,
-        account=accounts_service.get_by_ref(session=session, ref=account.strip()),
-        period=periods.parse(period),
-        fmt=service.parse_format(format),
-        by=user,
-    )
-    return RedirectResponse(f"{PAGE}/{result.review.id}?deck={result.deck.id}", status_code=303)
-
-
 @router.get(f"{PAGE}/{{review_id}}")
 def review_page(
     review_id: str,
@@ -133,7 +109,7 @@ def review_page(
     """The internal review: every section (internal points included), notes, decks,
     the meeting form."""
     review = service.get(session=session, review_id=review_id)
-    assembled = flows.review_content(
+    assembled = content.for_review(
         session=session,
         source=request.app.state.event_source,
         settings=request.app.state.settings,
@@ -224,28 +200,6 @@ def cancel(
     review = service.get(session=session, review_id=review_id)
     service.cancel(session=session, review=review, reason=reason, by=user)
     return RedirectResponse(f"{PAGE}/{review.id}", status_code=303)
-
-
-@router.post(f"{PAGE}/{{review_id}}/decks", dependencies=[CSRFChecked])
-def generate_deck(
-    review_id: str,
-    request: Request,
-    session: SessionDep,
-    user: UIUser,
-    format: Annotated[str, Form(max_length=10)] = "pdf",
-) -> Response:
-    if not user.role.can_write:
-        raise Forbidden(f"your role ({user.role.value}) cannot generate review decks")
-    review = service.get(session=session, review_id=review_id)
-    deck = flows.generate_deck(
-        session=session,
-        source=request.app.state.event_source,
-        settings=request.app.state.settings,
-        review=review,
-        fmt=service.parse_format(format),
-        by=user,
-    )
-    return RedirectResponse(f"{PAGE}/{review.id}?deck={deck.id}", status_code=303)
 
 
 @router.get(f"{PAGE}/{{review_id}}/decks/{{deck_id}}")
