@@ -81,3 +81,33 @@ def test_branches_compile_to_jumps() -> None:
 def test_errors_name_the_line_and_field(text: str, message: str) -> None:
     with pytest.raises(Invalid, match=message):
         definition.parse(text, origin="demo.yaml")
+
+
+def test_each_step_kind_is_one_class_of_the_registry() -> None:
+    from boomerang.playbooks.steps import STEPS
+    from boomerang.playbooks.steps.base import StepKind
+
+    assert list(STEPS) == [
+        "task",
+        "email",
+        "chat",
+        "stage",
+        "escalate",
+        "vector",
+        "segment",
+        "review",
+        "survey",
+        "webhook",
+        "wait",
+        "branch",
+        "stop",
+    ]
+    assert list(definition.Step.model_fields) == list(STEPS)
+    assert all(issubclass(cls, StepKind) and cls.kind == kind for kind, cls in STEPS.items())
+    loaded = definition.parse(GOOD, origin="demo.yaml")
+    assert [type(op.step).__name__ for op in loaded.program if op.step] == [
+        "TaskStep",
+        "TaskStep",
+        "WaitStep",
+        "StopStep",
+    ]

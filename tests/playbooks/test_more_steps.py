@@ -93,9 +93,9 @@ def test_vector_step_overrides_the_rules_until_it_expires(
     assert override.vector == "negative" and override.reason == "Acme lost its sponsor"
     assert active_overrides(session=session, scorecard="default", as_of=day) == []
     rules = vectors.parse(
-        "rules:\n  - vector: positive\n    name: all\n    when: health >= 0\n",
-        origin="t",
         session=session,
+        text="rules:\n  - vector: positive\n    name: all\n    when: health >= 0\n",
+        origin="t",
     )
 
     def vector_on(as_of: date) -> tuple[str | None, str | None]:
@@ -192,7 +192,9 @@ def test_survey_step_invites_the_programs_contacts_of_the_account(
             email=email,
             roles=[ContactRole.champion],
         )
-    surveys_service.create_program(session, name="Key account NPS", kind="nps", roles=["champion"])
+    surveys_service.create_program(
+        session=session, name="Key account NPS", kind="nps", roles=["champion"]
+    )
     _store(
         session,
         "name: ask\ntitle: Ask\ntrigger: {condition: \"tier = 'enterprise'\"}\n"

@@ -14,23 +14,16 @@ trigger:                           # exactly one kind
 conditions: "tier != 'smb'"        # optional: over the same account facts as segments
 cooldown_days: 30                  # no new run for an account within N days of the last
 control_group: 0.1                 # share of firings held out (recorded, nothing done)
-steps:
-  - task: {title: "Call {{ account.name }}", due_in_days: 2, type: risk, priority: high,
-           assignee: owner}        # owner, manager, {user: EMAIL}, {team: NAME}
-  - email: {to: [champion], subject: "...", text: "...", html: "...", approval: false}
-  - chat: {text: "{{ account.name }} needs a look"}   # Slack-compatible webhook
-  - stage: {to: adoption}          # the journey stage, noted on the timeline
-  - escalate: {problem: "...", severity: 1, mission_critical: true}
-  - vector: {to: negative, reason: "...", days: 30}   # overrides the computed vector
-  - segment: {add: "Watch list"}   # (or remove:) a list segment: members by hand/playbook
-  - review: {in_days: 14}          # schedule a business review (see Business reviews)
-  - survey: {program: "Quarterly NPS"}   # invite the program's contacts of the account now
-  - webhook: {type: account.at_risk, endpoint: crm}  # a signed event to other systems
+steps:                             # each kind is a module of playbooks/steps/
+  - task: {title: "Call {{ account.name }}", due_in_days: 2}
   - wait: {days: 7}
   - branch: {if: "health < 50", then: [...], else: [...]}
   - stop: {}
 ```
-Steps compile to a flat program with jumps (``branch``), so a run's position is one index.
+The step kinds (task, email, chat, stage, escalate, vector, segment, review, survey, webhook,
+wait, branch, stop ...) are the classes of ``playbooks.steps`` (``STEPS``), one module each
+with its YAML in its docstring. Steps compile to a flat program with jumps
+(``branch``), so a run's position is one index.
 """
 
 from __future__ import annotations
@@ -38,15 +31,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
 from boomerang.errors import Invalid
 from boomerang.health.scorecard import _dotted, _line_of, load_yaml
-from boomerang.tasks.models import Priority, TaskType
+from boomerang.playbooks.steps import STEP_KINDS, STEPS
+from boomerang.playbooks.steps.base import Op, StepKind
+from boomerang.playbooks.steps.base import Strict as _Strict
 
 NAME = r"^[a-z0-9][a-z0-9-]{0,79}$"
 EVENT_KINDS = (
@@ -58,19 +51,6 @@ EVENT_KINDS = (
     "webhook",
 )
 CONTACT_ROLES = ("champion", "sponsor", "decision_maker", "admin", "user")
-TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_template(text: str) -> str:
-    try:
-        TEMPLATES.parse(text)
-    except TemplateSyntaxError as exc:
-        raise ValueError(f"template error on its line {exc.lineno}: {exc.message}") from None
-    return text
 
 
 class SegmentTrigger(_Strict):
@@ -147,155 +127,11 @@ class Trigger(_Strict):
         return next(k for k in ("condition", "segment", "event", "date") if getattr(self, k))
 
 
-class Assignee(_Strict):
-    user: str | None = Field(default=None, max_length=320)
-    team: str | None = Field(default=None, max_length=100)
-
-
-class TaskStep(_Strict):
-    title: str = Field(min_length=1, max_length=300)
-    body: str = Field(default="", max_length=20_000)
-    type: TaskType = TaskType.activity
-    priority: Priority = Priority.normal
-    due_in_days: int = Field(default=3, ge=0, le=365)
-    assignee: Literal["owner", "manager"] | Assignee = "owner"
-
-    _t = field_validator("title", "body")(_check_template)
-
-
-class EmailStep(_Strict):
-    to: list[Literal["champion", "sponsor", "decision_maker", "admin", "user"]] = Field(
-        min_length=1
-    )
-    subject: str = Field(min_length=1, max_length=300)
-    text: str = Field(min_length=1, max_length=50_000)
-    html: str | None = Field(default=None, max_length=200_000)
-    approval: bool = False
-
-    _t = field_validator("subject", "text", "html")(
-        lambda v: None if v is None else _check_template(v)
-    )
-
-
-class ChatStep(_Strict):
-    """A message to a Slack-compatible incoming webhook (``{"text": ...}``); without ``url``
-    the one of ``BOOMERANG_CHAT_WEBHOOK_URL``."""
-
-    text: str = Field(min_length=1, max_length=4000)
-    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
-
-    _t = field_validator("text")(_check_template)
-
-
-class StageStep(_Strict):
-    """Move the account to a journey stage (written on its timeline)."""
-
-    to: Literal["onboarding", "adoption", "performance", "transformation", "advocacy", "churned"]
-
-
-class EscalateStep(_Strict):
-    """Open an escalation (see Escalations) for the account."""
-
-    problem: str = Field(min_length=1, max_length=2000)
-    severity: int = Field(default=2, ge=1, le=4)
-    mission_critical: bool = False
-    level: Literal["support", "account_manager", "executive"] = "support"
-
-    _t = field_validator("problem")(_check_template)
-
-
-class VectorStep(_Strict):
-    """Override the account's success vector for ``days`` (the computed one returns after)."""
-
-    to: Literal["positive", "neutral", "negative"]
-    reason: str = Field(default="", max_length=2000)
-    days: int = Field(default=30, ge=1, le=365)
-
-    _t = field_validator("reason")(_check_template)
-
-
-class SegmentStep(_Strict):
-    """Add the account to, or remove it from, a list segment (one without a condition)."""
-
-    add: str | None = Field(default=None, min_length=1, max_length=100)
-    remove: str | None = Field(default=None, min_length=1, max_length=100)
+class _OneStep(_Strict):
+    """A step: exactly one of the kinds' keys, its value that kind's mapping."""
 
     @model_validator(mode="after")
-    def _one(self) -> SegmentStep:
-        if (self.add is None) == (self.remove is None):
-            raise ValueError("give exactly one of add or remove")
-        return self
-
-    @property
-    def segment(self) -> str:
-        return self.add or self.remove or ""
-
-
-class ReviewStep(_Strict):
-    """Schedule a business review for the account, due in ``in_days`` days."""
-
-    in_days: int = Field(default=14, ge=0, le=365)
-
-
-class SurveyStep(_Strict):
-    """Invite the account's contacts that a survey program targets (its roles, segment and
-    throttle apply), now."""
-
-    program: str = Field(min_length=1, max_length=200)
-
-
-class WebhookStep(_Strict):
-    """Send a signed event of ``type`` to the outbound endpoints subscribed to it (only to
-    ``endpoint`` when named)."""
-
-    type: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,99}$")
-    endpoint: str | None = Field(default=None, max_length=64)
-
-
-class WaitStep(_Strict):
-    days: int = Field(ge=1, le=365)
-
-
-class BranchStep(_Strict):
-    if_: str = Field(alias="if", min_length=1, max_length=2000)
-    then: list[Step] = Field(default_factory=list)
-    else_: list[Step] = Field(default_factory=list, alias="else")
-
-
-STEP_KINDS = (
-    "task",
-    "email",
-    "chat",
-    "stage",
-    "escalate",
-    "vector",
-    "segment",
-    "review",
-    "survey",
-    "webhook",
-    "wait",
-    "branch",
-    "stop",
-)
-
-
-class Step(_Strict):
-    task: TaskStep | None = None
-    email: EmailStep | None = None
-    chat: ChatStep | None = None
-    stage: StageStep | None = None
-    escalate: EscalateStep | None = None
-    vector: VectorStep | None = None
-    segment: SegmentStep | None = None
-    review: ReviewStep | None = None
-    survey: SurveyStep | None = None
-    webhook: WebhookStep | None = None
-    wait: WaitStep | None = None
-    branch: BranchStep | None = None
-    stop: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Step:
+    def _one(self) -> _OneStep:
         given = [k for k in STEP_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -304,8 +140,28 @@ class Step(_Strict):
             )
         return self
 
+    @property
+    def chosen(self) -> StepKind:
+        """The step of the kind given."""
+        step: StepKind = next(v for k in STEP_KINDS if (v := getattr(self, k)) is not None)
+        return step
 
-BranchStep.model_rebuild()
+
+if TYPE_CHECKING:
+
+    class Step(_OneStep):
+        pass
+
+else:
+    Step = create_model(
+        "Step",
+        __base__=_OneStep,
+        __module__=__name__,
+        **{kind: (cls | None, None) for kind, cls in STEPS.items()},
+    )
+for _cls in STEPS.values():  # the kinds holding steps (a branch) refer to Step
+    _cls.model_rebuild(_types_namespace={"Step": Step})
+Step.model_rebuild()
 
 
 class Playbook(_Strict):
@@ -324,31 +180,9 @@ class Playbook(_Strict):
 
 
 @dataclass(frozen=True)
-class Op:
-    """One instruction: ``task``, ``email``, ``wait``, ``stop``, ``check`` (jump to ``target``
-    when ``condition`` is false) or ``jump``."""
-
-    kind: str
-    step: (
-        TaskStep
-        | EmailStep
-        | ChatStep
-        | StageStep
-        | EscalateStep
-        | VectorStep
-        | SegmentStep
-        | ReviewStep
-        | SurveyStep
-        | WebhookStep
-        | WaitStep
-        | None
-    ) = None
-    condition: str | None = None
-    target: int = -1
-
-
-@dataclass(frozen=True)
 class Loaded:
+    """A validated playbook, its text, where the text came from and its program."""
+
     playbook: Playbook
     source: str
     origin: str
@@ -362,43 +196,12 @@ class Loaded:
 
 
 def compile_steps(steps: list[Step]) -> list[Op]:
+    """The flat program of ``steps`` (see ``playbooks.steps.base.Op``)."""
     program: list[Op] = []
 
     def emit(items: list[Step]) -> None:
         for s in items:
-            if s.branch is not None:
-                check = len(program)
-                program.append(Op("check", condition=s.branch.if_))
-                emit(s.branch.then)
-                jump = len(program)
-                program.append(Op("jump"))
-                program[check] = Op("check", condition=s.branch.if_, target=len(program))
-                emit(s.branch.else_)
-                program[jump] = Op("jump", target=len(program))
-            elif s.task is not None:
-                program.append(Op("task", step=s.task))
-            elif s.email is not None:
-                program.append(Op("email", step=s.email))
-            elif s.chat is not None:
-                program.append(Op("chat", step=s.chat))
-            elif s.stage is not None:
-                program.append(Op("stage", step=s.stage))
-            elif s.escalate is not None:
-                program.append(Op("escalate", step=s.escalate))
-            elif s.vector is not None:
-                program.append(Op("vector", step=s.vector))
-            elif s.segment is not None:
-                program.append(Op("segment", step=s.segment))
-            elif s.review is not None:
-                program.append(Op("review", step=s.review))
-            elif s.survey is not None:
-                program.append(Op("survey", step=s.survey))
-            elif s.webhook is not None:
-                program.append(Op("webhook", step=s.webhook))
-            elif s.wait is not None:
-                program.append(Op("wait", step=s.wait))
-            else:
-                program.append(Op("stop"))
+            s.chosen.compile(program, emit)
 
     emit(steps)
     return program
@@ -421,6 +224,7 @@ def parse(text: str, *, origin: str) -> Loaded:
 
 
 def load_file(path: Path) -> Loaded:
+    """The playbook of the YAML file at ``path``; Invalid as ``parse`` says."""
     try:
         text = path.read_text()
     except OSError as exc:
