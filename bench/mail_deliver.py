@@ -89,7 +89,7 @@ def main() -> None:
             by_id = {a.id: a for a in session.scalars(select(Account))}
             for contact in session.scalars(select(Contact)):
                 service.enqueue(
-                    session,
+                    session=session,
                     settings=settings,
                     account=by_id[contact.account_id or ""],
                     to_contact=contact,
@@ -108,7 +108,7 @@ def main() -> None:
                 (
                     row.to_address,
                     service.build_message(
-                        service._snapshot(row, recovered=False),
+                        service.snapshot(row, recovered=False),
                         unsubscribe_url=unsubscribe_links.url_for_token(
                             settings, unsubscribe_links.token_for(signer, row.contact_id)
                         )

@@ -197,20 +197,6 @@ DOMAINS: tuple[Domain, ...] = (
         templates=True,
     ),
     Domain(
-        "success",
-        routers=("boomerang.success.api:router", "boomerang.success.views:router"),
-        commands=(
-            Command(
-                "plans",
-                "boomerang.success.cli:app",
-                "Success plans: desired outcomes, objectives, milestones and KPIs per account.",
-            ),
-        ),
-        models="boomerang.success.models",
-        jobs=("boomerang.success.jobs",),
-        templates=True,
-    ),
-    Domain(
         "value",
         routers=("boomerang.value.api:router", "boomerang.value.views:router"),
         menu=(NavItem("Value", "/value", 130),),
@@ -227,6 +213,20 @@ DOMAINS: tuple[Domain, ...] = (
             ),
         ),
         models="boomerang.value.models",
+        templates=True,
+    ),
+    Domain(
+        "success",
+        routers=("boomerang.success.api:router", "boomerang.success.views:router"),
+        commands=(
+            Command(
+                "plans",
+                "boomerang.success.cli:app",
+                "Success plans: desired outcomes, objectives, milestones and KPIs per account.",
+            ),
+        ),
+        models="boomerang.success.models",
+        jobs=("boomerang.success.jobs",),
         templates=True,
     ),
     Domain(

@@ -78,7 +78,7 @@ def test_outbox_status_deliver_approve_and_retry(
 
         def add(contact: Contact, **kw: object) -> str:
             message = service.enqueue(
-                session,
+                session=session,
                 settings=settings,
                 account=account,
                 to_contact=contact,

@@ -64,7 +64,11 @@ def queue(
     kw.setdefault("text", "Hello,\n\nLet us meet next week.\n")
     kw.setdefault("source", "playbook:qbr")
     message = enqueue(
-        session, settings=settings, account=world.account, to_contact=contact or world.contact, **kw
+        session=session,
+        settings=settings,
+        account=world.account,
+        to_contact=contact or world.contact,
+        **kw,
     )
     assert message is not None
     return message
@@ -91,7 +95,7 @@ def test_a_queued_email_is_delivered_with_both_parts_and_the_right_headers(
         account=world.account, contact=world.contact, owner=world.owner, unsubscribe_url=link
     )
     message = enqueue(
-        session,
+        session=session,
         settings=mail_settings,
         account=world.account,
         to_contact=world.contact,
@@ -196,7 +200,7 @@ def test_the_unsubscribe_link_in_the_email_really_unsubscribes(
     assert refused.value.reason is RefusalReason.unsubscribed
     with pytest.raises(EmailRefused):  # nor by bare address
         enqueue(
-            session,
+            session=session,
             settings=mail_settings,
             account=world.account,
             to_address="Peter@INITECH.example",
@@ -330,7 +334,13 @@ def test_a_killed_sender_costs_at_most_a_duplicate_with_the_same_message_id(
         s.flush()
         ids = [
             enqueue(
-                s, settings=smtp, account=account, to_contact=c, subject="Hi", text="Hi", source="t"
+                session=s,
+                settings=smtp,
+                account=account,
+                to_contact=c,
+                subject="Hi",
+                text="Hi",
+                source="t",
             )
             for c in contacts
         ]
@@ -382,7 +392,7 @@ def test_the_frequency_cap_counts_every_source_sent_and_waiting(
     assert "cap 2" in refused.value.message and "7 days" in refused.value.message
     with pytest.raises(EmailRefused):  # the same person by bare address
         enqueue(
-            session,
+            session=session,
             settings=capped,
             account=world.account,
             to_address="peter@initech.example",
@@ -404,7 +414,7 @@ def test_the_frequency_cap_counts_every_source_sent_and_waiting(
     with pytest.raises(EmailRefused):
         queue(session, capped, world)
     # Cancelled mail is not counted either.
-    service.cancel(session, latest)
+    service.cancel(session=session, message=latest)
     assert queue(session, capped, world).status is MessageStatus.queued
 
 
@@ -429,7 +439,7 @@ def test_the_same_logical_email_is_enqueued_once(
     key = f"onboarding:{world.account.id}:{world.contact.id}:welcome"
     first = queue(session, mail_settings, world, dedupe_key=key)
     again = enqueue(
-        session,
+        session=session,
         settings=mail_settings,
         account=world.account,
         to_contact=world.contact,
@@ -454,18 +464,18 @@ def test_emails_that_need_approval_wait_until_approved(
     assert message.status is MessageStatus.pending_approval
     assert deliver_due(tx, mail_settings).claimed == 0 and smtp_server.received == []
 
-    service.approve(session, message, admin)
+    service.approve(session=session, message=message, user=admin)
     assert status(message) is MessageStatus.queued and message.approved_by_id == admin.id
     assert message.approved_at is not None
-    service.cancel(session, rejected)
+    service.cancel(session=session, message=rejected)
     with pytest.raises(Conflict, match="it is queued"):
-        service.approve(session, message, admin)
+        service.approve(session=session, message=message, user=admin)
 
     result = deliver_due(tx, mail_settings)
     assert result.sent == 1
     assert smtp_server.handler.message_ids() == [message.message_id]
     with pytest.raises(Conflict, match="it is sent"):
-        service.cancel(session, message)
+        service.cancel(session=session, message=message)
 
 
 def test_a_550_is_a_dead_letter_at_once_and_retry_sends_it_with_its_message_id(
@@ -490,9 +500,9 @@ def test_a_550_is_a_dead_letter_at_once_and_retry_sends_it_with_its_message_id(
     ]
 
     with pytest.raises(Conflict):
-        service.retry_dead(session, good)
+        service.retry_dead(session=session, message=good)
     del smtp_server.handler.refuse["gone@initech.example"]
-    service.retry_dead(session, bad)
+    service.retry_dead(session=session, message=bad)
     assert status(bad) is MessageStatus.queued and bad.attempts == 0
     assert deliver_due(tx, mail_settings).sent == 1
     assert smtp_server.handler.message_ids() == [good.message_id, bad.message_id]

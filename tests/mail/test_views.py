@@ -17,7 +17,7 @@ from tests.web.test_ui import login, soup
 
 def pending(session: Session, settings: Settings, world: World, subject: str) -> OutboxMessage:
     message = service.enqueue(
-        session,
+        session=session,
         settings=settings,
         account=world.account,
         to_contact=world.contact,

@@ -344,7 +344,9 @@ def test_plan_progress_health_measure(session: Session, event_store: EventStore)
     # Accounts are created today: score them as of today (the plan dates are in the past).
     accounts = population(session=session, as_of=datetime.now(UTC).date())
     with EventSource(store=event_store).open() as events:
-        values = compute([measure], session=session, events=events, accounts=accounts)["plan"]
+        values = compute(session=session, measures=[measure], events=events, accounts=accounts)[
+            "plan"
+        ]
     got = dict(zip(accounts.ids, values.tolist(), strict=True))
     assert got[plan.account_id] == pytest.approx(100 / 3)
     assert np.isnan(got[empty.id]) and np.isnan(got[archived.account_id])

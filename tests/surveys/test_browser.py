@@ -90,8 +90,10 @@ def test_a_customer_answers_from_the_email_and_the_csm_sees_it(
             email="wile@acme.example",
             roles=[ContactRole.champion],
         )
-        program = service.create_program(session, name="NPS", kind="nps", roles=["champion"])
-        service.send(session, settings=live.settings, program=program)
+        program = service.create_program(
+            session=session, name="NPS", kind="nps", roles=["champion"]
+        )
+        service.send(session=session, settings=live.settings, program=program)
         account_id = acme.id
 
     @contextmanager

@@ -35,7 +35,7 @@ def test_demo_seeds_an_nps_program_with_answers_feedback_and_a_board(
     answers = session.scalar(select(func.count()).select_from(SurveyResponse)) or 0
     assert answers > 10 and f"{answers} answers" in summary
     tiers = service.rollup(
-        session,
+        session=session,
         by="tier",
         since=datetime(2026, 10, 1, tzinfo=UTC),
         until=datetime(2026, 11, 16, tzinfo=UTC),
@@ -61,6 +61,6 @@ def test_demo_seeds_an_nps_program_with_answers_feedback_and_a_board(
 
     text = feedback_demo.seed(session=session, settings=settings, source=source, today=END)
     assert text.startswith("feedback: 5 feature requests")
-    ranked = feedback_service.ranked(session)
+    ranked = feedback_service.ranked(session=session)
     assert ranked[0].arr >= ranked[-1].arr and sum(r.items for r in ranked) > 0
-    assert feedback_service.get_request(session, "Audit log").status.value == "shipped"
+    assert feedback_service.get_request(session=session, ref="Audit log").status.value == "shipped"

@@ -45,8 +45,10 @@ def test_nps_through_smtp_and_the_public_page_fires_the_detractor_playbook(
     world: World,
 ) -> None:
     mail_settings = settings_for(settings, smtp_server)
-    program = service.create_program(session, name="NPS", kind="nps", roles=["champion"])
-    sent = service.send(session, settings=mail_settings, program=program, account=world.acme)
+    program = service.create_program(session=session, name="NPS", kind="nps", roles=["champion"])
+    sent = service.send(
+        session=session, settings=mail_settings, program=program, account=world.acme
+    )
     assert [r.contact_id for r in sent.invited] == [world.wile.id]
     result = deliver_due(tx, mail_settings)
     assert result.sent == 1, result
@@ -101,9 +103,9 @@ def test_nps_through_smtp_and_the_public_page_fires_the_detractor_playbook(
 def test_public_page_refuses_bad_input_and_changes_nothing(
     session: Session, client: TestClient, settings: Settings, world: World
 ) -> None:
-    program = service.create_program(session, name="NPS", kind="nps", expires_days=5)
+    program = service.create_program(session=session, name="NPS", kind="nps", expires_days=5)
     t0 = datetime.now(UTC)
-    sent = service.send(session, settings=settings, program=program, account=world.initech)
+    sent = service.send(session=session, settings=settings, program=program, account=world.initech)
     path = urlsplit(service.response_url(settings, sent.invited[0].id)).path
 
     forged = client.get(path[:-5] + ("A" if path[-5] != "A" else "B") + path[-4:])
@@ -216,8 +218,8 @@ def test_surveys_page_and_forms(session: Session, client: TestClient, world: Wor
     from tests.factories import make_user
 
     manager = make_user(session, Role.manager)
-    service.record(session, account=world.acme, kind="nps", score=10, comment="Great")
-    service.record(session, account=world.initech, kind="nps", score=2)
+    service.record(session=session, account=world.acme, kind="nps", score=10, comment="Great")
+    service.record(session=session, account=world.initech, kind="nps", score=2)
     login(client, manager)
     page = soup(client.get("/surveys?by=owner").text)
     assert page.select_one('tr[data-group="Ana"] .nps').text == "+100"
@@ -236,7 +238,7 @@ def test_surveys_page_and_forms(session: Session, client: TestClient, world: Wor
         follow_redirects=False,
     )  # fmt: skip
     assert r.status_code == 303
-    assert service.get_program(session, "Q NPS").roles == ["champion"]
+    assert service.get_program(session=session, ref="Q NPS").roles == ["champion"]
     r = client.post(
         "/surveys/themes",
         data={"csrf_token": token, "name": "Praise", "keywords": "great, love"},
@@ -251,7 +253,12 @@ def test_the_send_job(session: Session, settings: Settings, world: World) -> Non
     registry.load()
     assert "surveys.send" in {p.kind for p in registry.PERIODIC}
     service.create_program(
-        session, name="NPS", kind="nps", trigger="schedule", every_days=30, roles=["champion"]
+        session=session,
+        name="NPS",
+        kind="nps",
+        trigger="schedule",
+        every_days=30,
+        roles=["champion"],
     )
     context = registry.Context(
         transaction=lambda: nullcontext(session),  # type: ignore[arg-type,return-value]

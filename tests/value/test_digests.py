@@ -21,7 +21,7 @@ from boomerang.events.store import EventStore
 from boomerang.jobs.registry import PERIODIC, Context, Daily, load
 from boomerang.mail import service as mail_service
 from boomerang.mail.models import OutboxMessage
-from boomerang.value import digests
+from boomerang.value import digests, subscriptions
 from boomerang.value.chart import decode_png
 from boomerang.value.models import DigestFrequency
 from tests.factories import make_account, make_user
@@ -60,9 +60,11 @@ def world(session: Session, event_store: EventStore) -> dict[str, Contact]:
             ("other", "Workflow Automated", "2026-10-02 10:00", None),
         ],
     )
-    digests.subscribe(session=session, contact=people["peter"])
-    digests.subscribe(session=session, contact=people["joanna"], frequency=DigestFrequency.weekly)
-    digests.subscribe(session=session, contact=people["milton"])
+    subscriptions.subscribe(session=session, contact=people["peter"])
+    subscriptions.subscribe(
+        session=session, contact=people["joanna"], frequency=DigestFrequency.weekly
+    )
+    subscriptions.subscribe(session=session, contact=people["milton"])
     return people
 
 
@@ -78,8 +80,8 @@ def test_monthly_digest_reaches_smtp_with_text_html_and_inline_png(
     smtp_server: SMTPServer,  # noqa: F811
     tx: Transaction,  # noqa: F811
 ) -> None:
-    sub = digests.list_for(session=session, account_id=str(world["milton"].account_id))[2]
-    assert digests.opt_out(session=session, subscription=sub)
+    sub = subscriptions.list_for(session=session, account_id=str(world["milton"].account_id))[2]
+    assert subscriptions.opt_out(session=session, subscription=sub)
     run = digests.send_due(
         session=session, source=_source(event_store), settings=mail_settings, today=TODAY
     )
@@ -136,7 +138,7 @@ def test_unsubscribed_and_capped_contacts_are_skipped(
     world["peter"].unsubscribed_at = utcnow()
     capped = mail_settings.model_copy(update={"email_cap_per_contact": 1})
     mail_service.enqueue(
-        session,
+        session=session,
         settings=capped,
         account=world["joanna"].account,
         to_contact=world["joanna"],
@@ -162,8 +164,8 @@ def test_opt_out_link_page_and_subscribing_again_is_refused(
     settings: Settings,
     world: dict[str, Contact],
 ) -> None:
-    sub = digests.list_for(session=session, account_id=str(world["peter"].account_id))[0]
-    url = digests.opt_out_url(settings, sub)
+    sub = subscriptions.list_for(session=session, account_id=str(world["peter"].account_id))[0]
+    url = subscriptions.opt_out_url(settings, sub)
     path = url.removeprefix(settings.public_base_url)
     page = client.get(path)
     assert page.status_code == 200 and "Stop value reports" in page.text
@@ -174,7 +176,7 @@ def test_opt_out_link_page_and_subscribing_again_is_refused(
     assert sub.opted_out_at is not None
     assert world["peter"].unsubscribed_at is None  # other email still allowed
     with pytest.raises(Conflict, match="opted out of value digests"):
-        digests.subscribe(session=session, contact=world["peter"])
+        subscriptions.subscribe(session=session, contact=world["peter"])
     assert client.get(path[:-5] + ("A" if path[-5] != "A" else "B") + path[-4:]).status_code == 400
 
 

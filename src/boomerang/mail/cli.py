@@ -71,7 +71,9 @@ def retry(message_id: Annotated[str, typer.Argument(help="The message id (msg_..
     from boomerang.mail import service
 
     with runtime.transaction() as session:
-        message = service.retry_dead(session, service.get(session=session, message_id=message_id))
+        message = service.retry_dead(
+            session=session, message=service.get(session=session, message_id=message_id)
+        )
         console.print(f"{message.id} to {message.to_address}: queued again", highlight=False)
 
 
@@ -94,7 +96,7 @@ def approve(
             if user is None:
                 raise NotFound(f"no staff user {by!r}")
         message = service.approve(
-            session, service.get(session=session, message_id=message_id), user
+            session=session, message=service.get(session=session, message_id=message_id), user=user
         )
         console.print(f"{message.id} to {message.to_address}: approved", highlight=False)
 

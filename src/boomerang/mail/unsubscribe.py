@@ -21,8 +21,7 @@ from boomerang.accounts.models import Contact
 from boomerang.config import Settings
 from boomerang.db import utcnow
 from boomerang.mail.models import MessageStatus, OutboxMessage
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.web.deps import SessionDep
 from boomerang.web.templating import render
 
@@ -85,13 +84,13 @@ def unsubscribe(
         .execution_options(synchronize_session=False)
     )
     if contact.account is not None:
-        timeline_service.create(
+        timeline_events.unsubscribed(
             session=session,
-            account=contact.account,
-            kind=EntryKind.system,
-            subject="Unsubscribed from email",
-            body=f"{contact.name} <{contact.email or 'no address'}> unsubscribed ({how}).",
+            account_id=contact.account.id,
             contact_id=contact.id,
+            contact=contact.name,
+            email=contact.email,
+            how=how,
             occurred_at=when,
         )
     session.flush()

@@ -53,19 +53,23 @@ def outbox(request: Request, session: SessionDep, user: UIUser) -> Response:
 def approve(message_id: str, session: SessionDep, user: UIUser) -> Response:
     require_outbox_role(user)
     message = mail_service.get(session=session, message_id=message_id)
-    mail_service.approve(session, message, user)
+    mail_service.approve(session=session, message=message, user=user)
     return RedirectResponse(f"{PAGE}#pending", status_code=303)
 
 
 @router.post(f"{PAGE}/{{message_id}}/cancel", dependencies=[CSRFChecked])
 def cancel(message_id: str, session: SessionDep, user: UIUser) -> Response:
     require_outbox_role(user)
-    mail_service.cancel(session, mail_service.get(session=session, message_id=message_id))
+    mail_service.cancel(
+        session=session, message=mail_service.get(session=session, message_id=message_id)
+    )
     return RedirectResponse(PAGE, status_code=303)
 
 
 @router.post(f"{PAGE}/{{message_id}}/retry", dependencies=[CSRFChecked])
 def retry(message_id: str, session: SessionDep, user: UIUser) -> Response:
     require_outbox_role(user)
-    mail_service.retry_dead(session, mail_service.get(session=session, message_id=message_id))
+    mail_service.retry_dead(
+        session=session, message=mail_service.get(session=session, message_id=message_id)
+    )
     return RedirectResponse(f"{PAGE}#dead", status_code=303)

@@ -149,7 +149,7 @@ def _today() -> date:
 
 def _out(session: Session, plan: SuccessPlan, as_of: date | None = None) -> PlanOut:
     session.refresh(plan)
-    return PlanOut.of(service.summarize(plan, as_of or _today(), session=session))
+    return PlanOut.of(service.summarize(session=session, plan=plan, as_of=as_of or _today()))
 
 
 def _plan(session: Session, plan_id: str) -> SuccessPlan:

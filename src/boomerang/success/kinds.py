@@ -13,6 +13,10 @@ class PlanStatus(StrEnum):
     archived = "archived"
 
 
+LIVE = (PlanStatus.draft, PlanStatus.active)
+"""The statuses of a plan in force: an account has at most one plan in them."""
+
+
 class KpiSource(StrEnum):
     """Where a KPI's current value comes from: entered by hand, the raw value of a health
     measure (latest snapshot), or a value metric summed over the last ``window_days``."""

@@ -63,7 +63,7 @@ def plan_page(
     account = accounts_service.get_by_ref(session=session, ref=ref)
     plan = service.current_plan(session=session, account_id=account.id)
     today = _today()
-    summary = service.summarize(plan, today, session=session) if plan else None
+    summary = service.summarize(session=session, plan=plan, as_of=today) if plan else None
     return render(
         request,
         "success/plan.html",
@@ -150,7 +150,7 @@ def add_objective(
     due_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     plan = _plan_of(session, plan_id, user)
-    staff = users_service.get(session=session, user_id=owner) if owner else None
+    staff = users_service.find(session=session, user_id=owner) if owner else None
     if owner and staff is None:
         raise Invalid(f"owner: no staff user {owner!r}")
     contact = session.get(Contact, customer_owner) if customer_owner else None
@@ -271,7 +271,7 @@ def shared_plan(token: str, request: Request, session: SessionDep) -> Response:
         )
     except Invalid as exc:
         return render(request, "success/shared.html", {"error": exc.message}, status_code=410)
-    summary = service.summarize(plan, _today(), session=session)
+    summary = service.summarize(session=session, plan=plan, as_of=_today())
     return render(
         request,
         "success/shared.html",

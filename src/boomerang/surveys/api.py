@@ -204,7 +204,7 @@ def _send_out(result: service.SendResult) -> SendOut:
     )
 
 
-def contacts_of(session: Session, account: Account | None, ids: list[str]) -> list[Contact]:
+def contacts_of(*, session: Session, account: Account | None, ids: list[str]) -> list[Contact]:
     """The contacts with these ids (Invalid naming the first unknown one)."""
     found = []
     for contact_id in ids:
@@ -219,19 +219,19 @@ def contacts_of(session: Session, account: Account | None, ids: list[str]) -> li
 
 @router.get("/programs", response_model=list[ProgramOut])
 def list_programs(session: SessionDep, user: APIUser) -> list[ProgramOut]:
-    return [ProgramOut.of(p) for p in service.list_programs(session)]
+    return [ProgramOut.of(p) for p in service.list_programs(session=session)]
 
 
 @router.post("/programs", response_model=ProgramOut, status_code=201)
 def create_program(body: ProgramIn, session: SessionDep, user: APIUser) -> ProgramOut:
     require_manager(user)
-    program = service.create_program(session, **body.model_dump())
+    program = service.create_program(session=session, **body.model_dump())
     return ProgramOut.of(program)
 
 
 @router.get("/programs/{ref}", response_model=ProgramOut)
 def get_program(ref: str, session: SessionDep, user: APIUser) -> ProgramOut:
-    return ProgramOut.of(service.get_program(session, ref))
+    return ProgramOut.of(service.get_program(session=session, ref=ref))
 
 
 class ActiveIn(BaseModel):
@@ -242,7 +242,11 @@ class ActiveIn(BaseModel):
 def set_active(ref: str, body: ActiveIn, session: SessionDep, user: APIUser) -> ProgramOut:
     require_manager(user)
     return ProgramOut.of(
-        service.set_active(session, service.get_program(session, ref), body.active)
+        service.set_active(
+            session=session,
+            program=service.get_program(session=session, ref=ref),
+            active=body.active,
+        )
     )
 
 
@@ -250,13 +254,17 @@ def set_active(ref: str, body: ActiveIn, session: SessionDep, user: APIUser) -> 
 def send(ref: str, body: SendIn, request: Request, session: SessionDep, user: APIUser) -> SendOut:
     """Invite now: the listed contacts, or the program's contacts of an account, or all."""
     require_writer(user)
-    program = service.get_program(session, ref)
+    program = service.get_program(session=session, ref=ref)
     account = (
         accounts_service.get_by_ref(session=session, ref=body.account) if body.account else None
     )
-    contacts = contacts_of(session, account, body.contacts) if body.contacts is not None else None
+    contacts = (
+        contacts_of(session=session, account=account, ids=body.contacts)
+        if body.contacts is not None
+        else None
+    )
     result = service.send(
-        session,
+        session=session,
         settings=request.app.state.settings,
         program=program,
         account=account,
@@ -270,7 +278,7 @@ def send(ref: str, body: SendIn, request: Request, session: SessionDep, user: AP
 def run(request: Request, session: SessionDep, user: APIUser) -> SendOut:
     """What the hourly ``surveys.send`` job does, now."""
     require_manager(user)
-    return _send_out(service.run_due(session, settings=request.app.state.settings))
+    return _send_out(service.run_due(session=session, settings=request.app.state.settings))
 
 
 @router.get("/responses", response_model=list[ResponseOut])
@@ -283,12 +291,12 @@ def list_responses(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ResponseOut]:
     account_id = accounts_service.get_by_ref(session=session, ref=account).id if account else None
-    program_id = service.get_program(session, program).id if program else None
-    known = themes.list_themes(session)
+    program_id = service.get_program(session=session, ref=program).id if program else None
+    known = themes.list_themes(session=session)
     return [
         ResponseOut.of(r, themes.tag(r.comment, known))
         for r in service.list_responses(
-            session, account_id=account_id, kind=kind, program_id=program_id, limit=limit
+            session=session, account_id=account_id, kind=kind, program_id=program_id, limit=limit
         )
     ]
 
@@ -298,9 +306,13 @@ def record(body: ResponseIn, session: SessionDep, user: APIUser) -> ResponseOut:
     """Record an answer given outside an invitation (a call, another survey tool)."""
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=body.account)
-    contact = contacts_of(session, account, [body.contact])[0] if body.contact else None
+    contact = (
+        contacts_of(session=session, account=account, ids=[body.contact])[0]
+        if body.contact
+        else None
+    )
     response = service.record(
-        session,
+        session=session,
         account=account,
         contact=contact,
         kind=body.kind,
@@ -317,8 +329,12 @@ def record(body: ResponseIn, session: SessionDep, user: APIUser) -> ResponseOut:
 def respond(token: str, body: AnswerIn, request: Request, session: SessionDep) -> ResponseOut:
     """Answer an invitation (no login: the token from the email is the proof). One answer
     per invitation: a second is refused with 409."""
-    recipient = service.recipient_for_token(session, request.app.state.settings, token)
-    response = service.respond(session, recipient=recipient, score=body.score, comment=body.comment)
+    recipient = service.recipient_for_token(
+        session=session, settings=request.app.state.settings, token=token
+    )
+    response = service.respond(
+        session=session, recipient=recipient, score=body.score, comment=body.comment
+    )
     return ResponseOut.of(response)
 
 
@@ -332,7 +348,9 @@ def rollup(
 ) -> list[RollupOut]:
     """NPS (and average score, response rate) by segment, tier, CSM, month or program."""
     now = utcnow()
-    rows = service.rollup(session, by=by, kind=kind, since=now - timedelta(days=days), until=now)
+    rows = service.rollup(
+        session=session, by=by, kind=kind, since=now - timedelta(days=days), until=now
+    )
     return [RollupOut.of(r) for r in rows]
 
 
@@ -346,14 +364,15 @@ def comments(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ResponseOut]:
     """Answers with a comment, searched by text and/or theme, with each tag's reason."""
-    found = themes.search(session, text=q, theme=theme, kind=kind, limit=limit)
+    found = themes.search(session=session, text=q, theme=theme, kind=kind, limit=limit)
     return [ResponseOut.of(c.response, c.tags) for c in found]
 
 
 @router.get("/themes", response_model=list[ThemeOut])
 def list_themes(session: SessionDep, user: APIUser) -> list[ThemeOut]:
     return [
-        ThemeOut(id=t.id, name=t.name, keywords=t.keywords) for t in themes.list_themes(session)
+        ThemeOut(id=t.id, name=t.name, keywords=t.keywords)
+        for t in themes.list_themes(session=session)
     ]
 
 
@@ -361,11 +380,11 @@ def list_themes(session: SessionDep, user: APIUser) -> list[ThemeOut]:
 def save_theme(body: ThemeIn, session: SessionDep, user: APIUser) -> ThemeOut:
     """Create a theme, or replace the keywords of the theme with this name."""
     require_manager(user)
-    theme = themes.save(session, name=body.name, keywords=body.keywords)
+    theme = themes.save(session=session, name=body.name, keywords=body.keywords)
     return ThemeOut(id=theme.id, name=theme.name, keywords=theme.keywords)
 
 
 @router.delete("/themes/{ref}", status_code=204)
 def delete_theme(ref: str, session: SessionDep, user: APIUser) -> None:
     require_manager(user)
-    themes.delete(session, themes.get(session, ref))
+    themes.delete(session=session, theme=themes.get(session=session, ref=ref))

@@ -70,7 +70,7 @@ def create(
 
     with runtime.transaction() as session:
         program = service.create_program(
-            session,
+            session=session,
             name=name,
             kind=kind,
             question=question,
@@ -95,7 +95,9 @@ def programs(as_json: JsonOption = False) -> None:
     from boomerang.surveys import service
 
     with runtime.transaction() as session:
-        rows: list[dict[str, Any]] = [_program_row(p) for p in service.list_programs(session)]
+        rows: list[dict[str, Any]] = [
+            _program_row(p) for p in service.list_programs(session=session)
+        ]
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -126,10 +128,10 @@ def send(
     from boomerang.surveys import service
 
     with runtime.transaction() as session:
-        found = service.get_program(session, program)
+        found = service.get_program(session=session, ref=program)
         acc = accounts_service.get_by_ref(session=session, ref=account) if account else None
         result = service.send(
-            session, settings=runtime.settings, program=found, account=acc, wave=wave
+            session=session, settings=runtime.settings, program=found, account=acc, wave=wave
         )
         for r in result.refused:
             console.print(f"refused {r.contact_id}: {r.refusal}", highlight=False)
@@ -144,7 +146,7 @@ def run() -> None:
     from boomerang.surveys import service
 
     with runtime.transaction() as session:
-        result = service.run_due(session, settings=runtime.settings)
+        result = service.run_due(session=session, settings=runtime.settings)
         console.print(result.summary(), highlight=False)
 
 
@@ -168,7 +170,7 @@ def record(
         if contact and person is None:
             raise Invalid(f"--contact: no contact {contact!r}")
         response = service.record(
-            session, account=acc, kind=kind, score=score, contact=person, comment=comment
+            session=session, account=acc, kind=kind, score=score, contact=person, comment=comment
         )
         console.print(f"recorded {response.id}", highlight=False)
 
@@ -184,8 +186,12 @@ def respond(
     from boomerang.surveys import service
 
     with runtime.transaction() as session:
-        recipient = service.recipient_for_token(session, runtime.settings, token)
-        response = service.respond(session, recipient=recipient, score=score, comment=comment)
+        recipient = service.recipient_for_token(
+            session=session, settings=runtime.settings, token=token
+        )
+        response = service.respond(
+            session=session, recipient=recipient, score=score, comment=comment
+        )
         console.print(f"answered {response.id}: {response.score}", highlight=False)
 
 
@@ -208,7 +214,7 @@ def nps(
     now = utcnow()
     with runtime.transaction() as session:
         rows = service.rollup(
-            session, by=by, kind=kind, since=now - timedelta(days=days), until=now
+            session=session, by=by, kind=kind, since=now - timedelta(days=days), until=now
         )
     data: list[dict[str, Any]] = [
         {
@@ -252,7 +258,7 @@ def comments(
     from boomerang.surveys import themes
 
     with runtime.transaction() as session:
-        for c in themes.search(session, text=q, theme=theme, limit=limit):
+        for c in themes.search(session=session, text=q, theme=theme, limit=limit):
             tags = "; ".join(f"{t.theme} ({t.why})" for t in c.tags) or "-"
             r = c.response
             console.print(
@@ -272,5 +278,5 @@ def theme(
     from boomerang.surveys import themes
 
     with runtime.transaction() as session:
-        saved = themes.save(session, name=name, keywords=keywords.split(","))
+        saved = themes.save(session=session, name=name, keywords=keywords.split(","))
         console.print(f"theme {saved.name}: {', '.join(saved.keywords)}", highlight=False)

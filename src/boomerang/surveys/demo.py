@@ -22,7 +22,12 @@ from boomerang.config import Settings
 from boomerang.health.models import HealthScore
 from boomerang.mail.models import MessageStatus, OutboxMessage
 from boomerang.surveys import service, themes
-from boomerang.surveys.models import ProgramTrigger, RecipientStatus, SurveyRecipient
+from boomerang.surveys.models import (
+    ProgramTrigger,
+    RecipientStatus,
+    SurveyProgram,
+    SurveyRecipient,
+)
 
 THEMES = {
     "Pricing": ["price", "expensive", "cost", "budget"],
@@ -62,12 +67,10 @@ def _band(score: int) -> str:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
-def seed(*, session: Session, settings: Settings, source: EventSource, today: date) -> str:
-    """Fill the surveys of the demo company; returns a one-line summary."""
-    for name, words in THEMES.items():
-        themes.save(session, name=name, keywords=words)
+def _programs(session: Session) -> SurveyProgram:
+    """The three programs (only the relationship NPS active); returns that one."""
     nps = service.create_program(
-        session,
+        session=session,
         name="Relationship NPS",
         kind="nps",
         roles=["champion", "sponsor", "decision_maker"],
@@ -78,7 +81,7 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
         expires_days=30,
     )
     service.create_program(
-        session,
+        session=session,
         name="Support CSAT",
         kind="csat",
         trigger=ProgramTrigger.after_ticket,
@@ -87,7 +90,7 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
         active=False,  # switch it on to survey after each solved ticket
     )
     service.create_program(
-        session,
+        session=session,
         name="Onboarding CES",
         kind="ces",
         roles=["admin", "champion"],
@@ -95,9 +98,13 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
         delay_days=45,
         active=False,
     )
-    sent_at = datetime.combine(today - timedelta(days=25), time(9), tzinfo=UTC)
+    return nps
+
+
+def _send_wave(*, session: Session, settings: Settings, sent_at: datetime) -> None:
+    """Invite the NPS wave at ``sent_at`` and mark its emails sent then (history)."""
     # Only this program's wave: the others are inactive, and no other program exists yet.
-    wave = service.run_due(session, settings=settings, now=sent_at)
+    wave = service.run_due(session=session, settings=settings, now=sent_at)
     ids = [r.message_id for r in wave.invited if r.message_id]
     for start in range(0, len(ids), 1000):
         session.execute(
@@ -107,12 +114,15 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
             .execution_options(synchronize_session=False)
         )
 
+
+def _latest_health(session: Session) -> dict[str, float | None]:
+    """{account id: its latest health score}: the answers' scores follow it."""
     latest = (
         select(HealthScore.account_id, func.max(HealthScore.as_of).label("d"))
         .group_by(HealthScore.account_id)
         .subquery()
     )
-    health = dict(
+    return dict(
         session.execute(
             select(HealthScore.account_id, HealthScore.score).join(
                 latest,
@@ -120,6 +130,16 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
             )
         ).all()
     )
+
+
+def seed(*, session: Session, settings: Settings, source: EventSource, today: date) -> str:
+    """Fill the surveys of the demo company; returns a one-line summary."""
+    for name, words in THEMES.items():
+        themes.save(session=session, name=name, keywords=words)
+    nps = _programs(session)
+    sent_at = datetime.combine(today - timedelta(days=25), time(9), tzinfo=UTC)
+    _send_wave(session=session, settings=settings, sent_at=sent_at)
+    health = _latest_health(session)
     rows = session.execute(
         select(SurveyRecipient, Contact.external_id, Contact.name, Account.external_id)
         .join(Contact, Contact.id == SurveyRecipient.contact_id)
@@ -142,11 +162,15 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
             if h % 100 < 1 or (score <= 6 and h % 100 < 6)
             else sent_at + timedelta(days=h // 7 % 12, hours=h // 11 % 9)
         )
-        service.respond(session, recipient=recipient, score=score, comment=comment, now=when)
+        service.respond(
+            session=session, recipient=recipient, score=score, comment=comment, now=when
+        )
         answered += 1
         fresh += when == end_of_today
     rate = f"{answered * 100 // len(rows)}%" if rows else "-"
-    overall = service.overall(session, since=sent_at, until=end_of_today + timedelta(hours=1))
+    overall = service.overall(
+        session=session, since=sent_at, until=end_of_today + timedelta(hours=1)
+    )
     nps_text = f"{overall.nps:+.0f}" if overall.nps is not None else "-"
     return (
         f"surveys: {len(THEMES)} themes, 3 programs, {len(rows)} NPS invitations, "

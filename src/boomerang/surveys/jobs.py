@@ -16,7 +16,7 @@ def send(context: Context, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Invite everyone due in the active programs and send the reminders due (safe to run
     twice: one invitation per program, contact and wave; one email per dedupe key)."""
     with context.transaction() as session:
-        result = service.run_due(session, settings=context.settings, now=context.now)
+        result = service.run_due(session=session, settings=context.settings, now=context.now)
         return {
             "invited": len(result.invited),
             "refused": len(result.refused),

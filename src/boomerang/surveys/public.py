@@ -60,7 +60,9 @@ def _page(
 
 def _find(request: Request, session: Session, token: str) -> SurveyRecipient | HTMLResponse:
     try:
-        return service.recipient_for_token(session, request.app.state.settings, token)
+        return service.recipient_for_token(
+            session=session, settings=request.app.state.settings, token=token
+        )
     except Invalid as exc:
         return _page(request, "invalid", error=exc.message, status_code=400)
     except NotFound as exc:
@@ -103,7 +105,7 @@ def submit(
     if isinstance(found, HTMLResponse):
         return found
     try:
-        service.respond(session, recipient=found, score=score, comment=comment)
+        service.respond(session=session, recipient=found, score=score, comment=comment)
     except Conflict:
         return _page(request, "answered", recipient=found, status_code=409)
     except Invalid as exc:

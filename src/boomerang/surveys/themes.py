@@ -50,11 +50,13 @@ def _keywords(keywords: Iterable[str]) -> list[str]:
     return out
 
 
-def list_themes(session: Session) -> list[SurveyTheme]:
+def list_themes(*, session: Session) -> list[SurveyTheme]:
+    """Every theme, by name."""
     return list(session.scalars(select(SurveyTheme).order_by(SurveyTheme.name)))
 
 
-def get(session: Session, ref: str) -> SurveyTheme:
+def get(*, session: Session, ref: str) -> SurveyTheme:
+    """The theme with this id or name; NotFound otherwise."""
     found = session.scalar(
         select(SurveyTheme).where(or_(SurveyTheme.id == ref, SurveyTheme.name == ref))
     )
@@ -63,7 +65,7 @@ def get(session: Session, ref: str) -> SurveyTheme:
     return found
 
 
-def save(session: Session, *, name: str, keywords: Iterable[str]) -> SurveyTheme:
+def save(*, session: Session, name: str, keywords: Iterable[str]) -> SurveyTheme:
     """Create the theme, or replace the keywords of the theme with this name."""
     name = " ".join((name or "").split())
     if not name or len(name) > 100:
@@ -79,7 +81,8 @@ def save(session: Session, *, name: str, keywords: Iterable[str]) -> SurveyTheme
     return theme
 
 
-def delete(session: Session, theme: SurveyTheme) -> None:
+def delete(*, session: Session, theme: SurveyTheme) -> None:
+    """Delete a theme (its comments lose the tag: tags are computed when read)."""
     session.delete(theme)
     session.flush()
 
@@ -114,22 +117,22 @@ class Comment:
 
 
 def search(
-    session: Session,
     *,
+    session: Session,
     text: str | None = None,
     theme: str | None = None,
     kind: SurveyKind | None = None,
     limit: int = 100,
 ) -> list[Comment]:
     """Answers with a comment containing ``text`` and/or tagged ``theme``, newest first."""
-    themes = list_themes(session)
+    themes = list_themes(session=session)
     stmt = select(SurveyResponse).where(SurveyResponse.comment.is_not(None))
     if text and text.strip():
         if len(text) > 200:
             raise Invalid("q: at most 200 characters")
         stmt = stmt.where(_contains(text.strip().lower()))
     if theme:
-        stmt = stmt.where(_matches(get(session, theme)))
+        stmt = stmt.where(_matches(get(session=session, ref=theme)))
     if kind:
         stmt = stmt.where(SurveyResponse.survey == kind)
     rows = session.scalars(
@@ -139,10 +142,10 @@ def search(
 
 
 def counts(
-    session: Session, *, since: datetime | None = None, kind: SurveyKind | None = None
+    *, session: Session, since: datetime | None = None, kind: SurveyKind | None = None
 ) -> dict[str, tuple[int, int]]:
     """Per theme: (comments tagged, of which detractors for NPS) in one query."""
-    themes = list_themes(session)
+    themes = list_themes(session=session)
     if not themes:
         return {}
     columns = []

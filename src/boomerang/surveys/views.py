@@ -51,12 +51,12 @@ def surveys_page(
             "dimensions": service.DIMENSIONS,
             "kinds": list(SurveyKind),
             "triggers": list(ProgramTrigger),
-            "overall": service.overall(session, kind=kind, since=since, until=now),
-            "rows": service.rollup(session, by=by, kind=kind, since=since, until=now),
-            "programs": service.list_programs(session),
-            "themes": themes.list_themes(session),
-            "theme_counts": themes.counts(session, since=since),
-            "comments": themes.search(session, text=q, theme=theme or None, limit=50),
+            "overall": service.overall(session=session, kind=kind, since=since, until=now),
+            "rows": service.rollup(session=session, by=by, kind=kind, since=since, until=now),
+            "programs": service.list_programs(session=session),
+            "themes": themes.list_themes(session=session),
+            "theme_counts": themes.counts(session=session, since=since),
+            "comments": themes.search(session=session, text=q, theme=theme or None, limit=50),
             "can_manage": user.role.value in ("admin", "manager"),
         },
     )
@@ -82,7 +82,7 @@ def create_program(
 ) -> Response:
     require_manager(user)
     program = service.create_program(
-        session,
+        session=session,
         name=name,
         kind=kind,
         question=question,
@@ -106,10 +106,10 @@ def send(
 ) -> Response:
     if not user.role.can_write:
         raise Invalid("viewers cannot send surveys")
-    program = service.get_program(session, ref)
+    program = service.get_program(session=session, ref=ref)
     acc = accounts_service.get_by_ref(session=session, ref=account.strip()) if account else None
     result = service.send(
-        session, settings=request.app.state.settings, program=program, account=acc
+        session=session, settings=request.app.state.settings, program=program, account=acc
     )
     return _back(f"{program.name}: {result.summary()}")
 
@@ -117,7 +117,7 @@ def send(
 @router.post(f"{PAGE}/run", dependencies=[CSRFChecked])
 def run(request: Request, session: SessionDep, user: UIUser) -> Response:
     require_manager(user)
-    result = service.run_due(session, settings=request.app.state.settings)
+    result = service.run_due(session=session, settings=request.app.state.settings)
     return _back(f"due programs: {result.summary()}")
 
 
@@ -129,5 +129,5 @@ def save_theme(
     keywords: Annotated[str, Form(max_length=3000)],
 ) -> Response:
     require_manager(user)
-    theme = themes.save(session, name=name, keywords=keywords.split(","))
+    theme = themes.save(session=session, name=name, keywords=keywords.split(","))
     return _back(f"theme {theme.name} saved")

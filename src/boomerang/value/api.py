@@ -13,7 +13,7 @@ from boomerang.accounts import service as accounts_service
 from boomerang.accounts.models import Contact
 from boomerang.errors import Forbidden, Invalid
 from boomerang.users.models import Role, User
-from boomerang.value import digests
+from boomerang.value import digests, subscriptions
 from boomerang.value import service as value_service
 from boomerang.value.models import DigestFrequency, DigestSubscription
 from boomerang.value.schemas import ValueMetricIn, ValueMetricOut
@@ -217,7 +217,10 @@ def running_totals(
 @router.get("/accounts/{ref}/digests", response_model=list[SubscriptionOut])
 def list_subscriptions(ref: str, session: SessionDep, user: APIUser) -> list[SubscriptionOut]:
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    return [SubscriptionOut.of(s) for s in digests.list_for(session=session, account_id=account.id)]
+    return [
+        SubscriptionOut.of(s)
+        for s in subscriptions.list_for(session=session, account_id=account.id)
+    ]
 
 
 @router.post("/accounts/{ref}/digests", response_model=SubscriptionOut, status_code=201)
@@ -231,15 +234,17 @@ def subscribe(
     contact = session.get(Contact, body.contact)
     if contact is None or contact.account_id != account.id:
         raise Invalid(f"contact: {body.contact!r} is not a contact of {account.name}")
-    sub = digests.subscribe(session=session, contact=contact, frequency=body.frequency, by=user)
+    sub = subscriptions.subscribe(
+        session=session, contact=contact, frequency=body.frequency, by=user
+    )
     return SubscriptionOut.of(sub)
 
 
 @router.delete("/digests/{subscription_id}", status_code=204)
 def remove_subscription(subscription_id: str, session: SessionDep, user: APIUser) -> None:
     require_writer(user)
-    sub = digests.get(session=session, subscription_id=subscription_id)
-    digests.remove(session=session, subscription=sub)
+    sub = subscriptions.get(session=session, subscription_id=subscription_id)
+    subscriptions.remove(session=session, subscription=sub)
 
 
 @router.get("/accounts/{ref}/digest-preview", response_model=PreviewOut)

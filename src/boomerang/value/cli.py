@@ -160,7 +160,7 @@ def subscribe(
 
     from boomerang.accounts import service as accounts_service
     from boomerang.accounts.models import Contact
-    from boomerang.value import digests
+    from boomerang.value import subscriptions
 
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
@@ -171,7 +171,7 @@ def subscribe(
         )
         if contact is None:
             raise Invalid(f"email: no contact {email!r} at {acc.name}")
-        sub = digests.subscribe(session=session, contact=contact, frequency=frequency)
+        sub = subscriptions.subscribe(session=session, contact=contact, frequency=frequency)
         console.print(
             f"{contact.name} receives the {sub.frequency.value} digest ({sub.id})", highlight=False
         )
@@ -187,7 +187,7 @@ def list_subscriptions(
     from rich.table import Table
 
     from boomerang.accounts import service as accounts_service
-    from boomerang.value import digests
+    from boomerang.value import subscriptions
 
     with runtime.transaction() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
@@ -199,7 +199,7 @@ def list_subscriptions(
                 "frequency": s.frequency.value,
                 "opted_out_at": s.opted_out_at.isoformat() if s.opted_out_at else None,
             }
-            for s in digests.list_for(session=session, account_id=acc.id)
+            for s in subscriptions.list_for(session=session, account_id=acc.id)
         ]
     if as_json:
         print(json.dumps(rows, indent=2))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account, Contact, ContactRole, ContactRoleLink
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
-from boomerang.value import digests
+from boomerang.value import digests, subscriptions
 from boomerang.value import service as value_service
 from boomerang.value.models import DigestFrequency, DigestSubscription
 from boomerang.value.schemas import ValueMetricsFile
@@ -82,7 +82,7 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
         if role is ContactRole.admin and tier != "enterprise":
             continue
         frequency = DigestFrequency.weekly if role is ContactRole.admin else DigestFrequency.monthly
-        digests.subscribe(session=session, contact=contact, frequency=frequency)
+        subscriptions.subscribe(session=session, contact=contact, frequency=frequency)
         existing.add(contact.id)
         added += 1
     run = digests.send_due(session=session, source=source, settings=settings, today=today)

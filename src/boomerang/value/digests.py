@@ -4,7 +4,8 @@ usage and value metrics and a chart (a PNG sent inline by Content-ID).
 Digests go through the outbox (:func:`boomerang.mail.service.enqueue`): the frequency cap,
 unsubscribes and delivery apply as to any customer email. Each is enqueued once per
 contact and period (outbox ``dedupe_key``), so the daily job may run any number of times.
-A stakeholder opts out of digests (and only digests) with the signed link in each one.
+A stakeholder opts out of digests (and only digests) with the signed link in each one
+(:mod:`boomerang.value.subscriptions`: who gets the digests).
 
 A run computes the values and usage of every account with a stakeholder due in two
 queries over the events (all accounts at once), then renders one email per contact.
@@ -18,7 +19,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -27,18 +27,14 @@ from boomerang.accounts.models import Account, Contact
 from boomerang.analytics.queries import run_rows
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
-from boomerang.db import utcnow
-from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.mail import service as mail_service
 from boomerang.mail.templates import first_name
-from boomerang.users.models import User
 from boomerang.value import service as value_service
 from boomerang.value.chart import bar_chart_png, short_number
 from boomerang.value.models import DigestFrequency, DigestSubscription
 from boomerang.value.service import Grain, MetricValue
+from boomerang.value.subscriptions import opt_out_url
 
-OPT_OUT_SALT = "boomerang.value.digest-opt-out"
-OPT_OUT_PATH = "/digests/opt-out"
 CHART_CID = "value-chart"
 CHART_PERIODS = 6
 SOURCE = "value-digest"
@@ -52,95 +48,6 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["num"] = short_number
-
-
-# --- stakeholders -------------------------------------------------------------------------
-
-
-def subscribe(
-    *,
-    session: Session,
-    contact: Contact,
-    frequency: DigestFrequency = DigestFrequency.monthly,
-    by: User | None = None,
-) -> DigestSubscription:
-    """Add the contact to their account's digest recipients (or change their frequency).
-    A contact who opted out is not added back: Conflict (they said no)."""
-    if contact.account_id is None:
-        raise Invalid(f"contact: {contact.name} belongs to no account")
-    if not contact.email:
-        raise Invalid(f"contact: {contact.name} has no email address")
-    sub = session.scalar(
-        select(DigestSubscription).where(DigestSubscription.contact_id == contact.id)
-    )
-    if sub is not None and sub.opted_out_at is not None:
-        raise Conflict(f"{contact.name} opted out of value digests on {sub.opted_out_at:%Y-%m-%d}")
-    if sub is None:
-        sub = DigestSubscription(
-            account_id=contact.account_id,
-            contact_id=contact.id,
-            created_by_id=by.id if by else None,
-        )
-        session.add(sub)
-    sub.frequency = frequency
-    session.flush()
-    return sub
-
-
-def remove(*, session: Session, subscription: DigestSubscription) -> None:
-    """Stop sending (a CSM's decision; keeps no trace, unlike an opt-out)."""
-    if subscription.opted_out_at is not None:
-        raise Conflict("the contact opted out: the opt-out is kept")
-    session.delete(subscription)
-    session.flush()
-
-
-def opt_out(
-    *, session: Session, subscription: DigestSubscription, now: datetime | None = None
-) -> bool:
-    """The stakeholder opts out of digests; False when they already had."""
-    if subscription.opted_out_at is not None:
-        return False
-    subscription.opted_out_at = now or utcnow()
-    session.flush()
-    return True
-
-
-def get(*, session: Session, subscription_id: str) -> DigestSubscription:
-    sub = session.get(DigestSubscription, subscription_id)
-    if sub is None:
-        raise NotFound(f"no digest subscription {subscription_id!r}")
-    return sub
-
-
-def list_for(*, session: Session, account_id: str) -> list[DigestSubscription]:
-    return list(
-        session.scalars(
-            select(DigestSubscription)
-            .options(selectinload(DigestSubscription.contact))
-            .where(DigestSubscription.account_id == account_id)
-            .order_by(DigestSubscription.created_at, DigestSubscription.id)
-        )
-    )
-
-
-def _signer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.resolved_secret_key(), salt=OPT_OUT_SALT)
-
-
-def opt_out_url(settings: Settings, subscription: DigestSubscription) -> str:
-    token: str = _signer(settings).dumps(subscription.id)
-    return f"{settings.public_base_url}{OPT_OUT_PATH}/{token}"
-
-
-def subscription_for_token(
-    *, session: Session, settings: Settings, token: str
-) -> DigestSubscription | None:
-    try:
-        value = _signer(settings).loads(token)
-    except BadSignature:
-        return None
-    return session.get(DigestSubscription, value) if isinstance(value, str) else None
 
 
 # --- periods and content ------------------------------------------------------------------
@@ -297,6 +204,7 @@ def render(
 
 
 def _content(
+    *,
     session: Session,
     source: EventSource,
     accounts: list[Account],
@@ -333,7 +241,7 @@ def preview(
 ) -> Digest:
     """The digest the account's stakeholders get for the last complete period."""
     period = last_period(frequency, today or datetime.now(UTC).date())
-    metrics, usage = _content(session, source, [account], period)
+    metrics, usage = _content(session=session, source=source, accounts=[account], period=period)
     sub = (
         session.scalar(
             select(DigestSubscription).where(DigestSubscription.contact_id == contact.id)
@@ -373,7 +281,7 @@ def send_test(
         today=today,
     )
     message = mail_service.enqueue(
-        session,
+        session=session,
         settings=settings,
         account=account,
         to_address=to_address,
@@ -401,6 +309,69 @@ class DigestRun:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
+def _due_subscriptions(
+    *,
+    session: Session,
+    frequency: DigestFrequency,
+    account_id: str | None,
+    run: DigestRun,
+) -> list[DigestSubscription]:
+    """The stakeholders of ``frequency`` to send to (opted-out and churned ones counted in
+    ``run`` as skipped)."""
+    stmt = (
+        select(DigestSubscription)
+        .options(selectinload(DigestSubscription.contact), selectinload(DigestSubscription.account))
+        .where(DigestSubscription.frequency == frequency)
+        .order_by(DigestSubscription.account_id, DigestSubscription.id)
+    )
+    if account_id is not None:
+        stmt = stmt.where(DigestSubscription.account_id == account_id)
+    due = []
+    for sub in session.scalars(stmt):
+        if sub.opted_out_at is not None:
+            run.skip("opted_out")
+        elif sub.account.churned_at is not None:
+            run.skip("churned")
+        else:
+            due.append(sub)
+    return due
+
+
+def _queue(
+    *,
+    session: Session,
+    settings: Settings,
+    sub: DigestSubscription,
+    digest: Digest,
+    key: str,
+    now: datetime | None,
+    run: DigestRun,
+) -> None:
+    """Queue one stakeholder's digest through the outbox, counting the result in ``run``."""
+    try:
+        message = mail_service.enqueue(
+            session=session,
+            settings=settings,
+            account=sub.account,
+            to_contact=sub.contact,
+            subject=digest.subject,
+            text=digest.text,
+            html=digest.html,
+            source=SOURCE,
+            dedupe_key=key,
+            now=now,
+            images=[mail_service.InlineImage(CHART_CID, "value-chart.png", digest.chart_png)],
+        )
+    except mail_service.EmailRefused as exc:
+        run.skip(exc.reason.value)
+        return
+    if message is None:
+        run.already_sent += 1
+    else:
+        run.queued += 1
+        run.message_ids.append(message.id)
+
+
 def send_due(
     *,
     session: Session,
@@ -419,31 +390,14 @@ def send_due(
     for frequency in frequencies:
         period = last_period(frequency, today)
         run.period_starts[frequency.value] = period.start.isoformat()
-        stmt = (
-            select(DigestSubscription)
-            .options(
-                selectinload(DigestSubscription.contact), selectinload(DigestSubscription.account)
-            )
-            .where(DigestSubscription.frequency == frequency)
-            .order_by(DigestSubscription.account_id, DigestSubscription.id)
+        due = _due_subscriptions(
+            session=session, frequency=frequency, account_id=account_id, run=run
         )
-        if account_id is not None:
-            stmt = stmt.where(DigestSubscription.account_id == account_id)
-        subs = list(session.scalars(stmt))
-        due = []
-        for sub in subs:
-            if sub.opted_out_at is not None:
-                run.skip("opted_out")
-            elif sub.account.churned_at is not None:
-                run.skip("churned")
-            else:
-                due.append(sub)
         if not due:
             continue
         accounts = list({s.account_id: s.account for s in due}.values())
-        metrics, usage = _content(session, source, accounts, period)
+        metrics, usage = _content(session=session, source=source, accounts=accounts, period=period)
         for sub in due:
-            key = f"digest:{sub.contact_id}:{frequency.value}:{period.start.isoformat()}"
             digest = render(
                 settings=settings,
                 account=sub.account,
@@ -453,28 +407,14 @@ def send_due(
                 usage=usage[sub.account_id],
                 opt_out=opt_out_url(settings, sub),
             )
-            try:
-                message = mail_service.enqueue(
-                    session,
-                    settings=settings,
-                    account=sub.account,
-                    to_contact=sub.contact,
-                    subject=digest.subject,
-                    text=digest.text,
-                    html=digest.html,
-                    source=SOURCE,
-                    dedupe_key=key,
-                    now=now,
-                    images=[
-                        mail_service.InlineImage(CHART_CID, "value-chart.png", digest.chart_png)
-                    ],
-                )
-            except mail_service.EmailRefused as exc:
-                run.skip(exc.reason.value)
-                continue
-            if message is None:
-                run.already_sent += 1
-            else:
-                run.queued += 1
-                run.message_ids.append(message.id)
+            key = f"digest:{sub.contact_id}:{frequency.value}:{period.start.isoformat()}"
+            _queue(
+                session=session,
+                settings=settings,
+                sub=sub,
+                digest=digest,
+                key=key,
+                now=now,
+                run=run,
+            )
     return run

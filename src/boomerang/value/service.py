@@ -263,7 +263,7 @@ class ValueSummary:
         return next((m for m in self.metrics if m.key == key), None)
 
 
-def _account(session: Session, account_id: str) -> Account:
+def _account(*, session: Session, account_id: str) -> Account:
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound(f"no account {account_id!r}")
@@ -282,7 +282,7 @@ def account_value(
 ) -> ValueSummary:
     """Per active value metric: total in ``start``..``end`` (inclusive days, UTC), total in
     the period of the same length before, and the series by ``grain``."""
-    account = _account(session, account_id)
+    account = _account(session=session, account_id=account_id)
     return values_for(
         session=session,
         source=source,
@@ -294,48 +294,29 @@ def account_value(
     )[account.id]
 
 
-def values_for(
-    *,
-    session: Session,
-    source: EventSource,
-    accounts: Sequence[Account],
-    start: date,
-    end: date,
-    grain: Grain = "week",
-    metric_keys: Sequence[str] | None = None,
-) -> dict[str, ValueSummary]:
-    """:func:`account_value` for many accounts at once: two queries over the events,
-    whatever the number of accounts (one for the period by ``grain``, one for the period
-    before). Keyed by account id."""
-    if grain not in GRAINS:
-        raise Invalid(f"grain: {grain!r} is not one of {', '.join(GRAINS)}")
-    _bounds(start, end)
+def _active_metrics(*, session: Session, metric_keys: Sequence[str] | None) -> list[ValueMetric]:
+    """The active metrics, or those of ``metric_keys`` (Invalid naming any not active)."""
     metrics = list_metrics(session=session, active_only=True)
     if metric_keys is not None:
         unknown = sorted(set(metric_keys) - {m.key for m in metrics})
         if unknown:
             raise Invalid(f"metrics: no active value metric {', '.join(unknown)}")
         metrics = [m for m in metrics if m.key in set(metric_keys)]
-    days = (end - start).days + 1
-    prev_end = start - timedelta(days=1)
-    prev_start = prev_end - timedelta(days=days - 1)
-    by_ext = {a.external_id: a for a in accounts}
-    cells: list[dict[str, Any]] = []
-    before: list[dict[str, Any]] = []
-    if metrics and accounts:
-        _bounds(prev_start, end)  # validates the period before running anything
-        with source.open() as events:
-            ids = list(by_ext)
-            cells = run_rows(
-                metric_values(
-                    events, metrics, start=start, end=end, account_external_ids=ids, grain=grain
-                )
-            )
-            before = run_rows(
-                metric_values(
-                    events, metrics, start=prev_start, end=prev_end, account_external_ids=ids
-                )
-            )
+    return metrics
+
+
+def _summaries(
+    *,
+    by_ext: dict[str, Account],
+    metrics: Sequence[ValueMetric],
+    cells: list[dict[str, Any]],
+    before: list[dict[str, Any]],
+    start: date,
+    end: date,
+    grain: Grain,
+) -> dict[str, ValueSummary]:
+    """The summaries, keyed by account id, from the rows of the period (by ``grain``) and
+    of the period before; cells without events are zeros."""
     buckets = periods(start, end, grain)
     series: dict[tuple[str, str], dict[date, float]] = {}
     counts: dict[tuple[str, str], int] = {}
@@ -367,6 +348,54 @@ def values_for(
     return out
 
 
+def values_for(
+    *,
+    session: Session,
+    source: EventSource,
+    accounts: Sequence[Account],
+    start: date,
+    end: date,
+    grain: Grain = "week",
+    metric_keys: Sequence[str] | None = None,
+) -> dict[str, ValueSummary]:
+    """:func:`account_value` for many accounts at once: two queries over the events,
+    whatever the number of accounts (one for the period by ``grain``, one for the period
+    before). Keyed by account id."""
+    if grain not in GRAINS:
+        raise Invalid(f"grain: {grain!r} is not one of {', '.join(GRAINS)}")
+    _bounds(start, end)
+    metrics = _active_metrics(session=session, metric_keys=metric_keys)
+    days = (end - start).days + 1
+    prev_end = start - timedelta(days=1)
+    prev_start = prev_end - timedelta(days=days - 1)
+    by_ext = {a.external_id: a for a in accounts}
+    cells: list[dict[str, Any]] = []
+    before: list[dict[str, Any]] = []
+    if metrics and accounts:
+        _bounds(prev_start, end)  # validates the period before running anything
+        with source.open() as events:
+            ids = list(by_ext)
+            cells = run_rows(
+                metric_values(
+                    events, metrics, start=start, end=end, account_external_ids=ids, grain=grain
+                )
+            )
+            before = run_rows(
+                metric_values(
+                    events, metrics, start=prev_start, end=prev_end, account_external_ids=ids
+                )
+            )
+    return _summaries(
+        by_ext=by_ext,
+        metrics=metrics,
+        cells=cells,
+        before=before,
+        start=start,
+        end=end,
+        grain=grain,
+    )
+
+
 @dataclass(frozen=True)
 class RunningTotal:
     """A value metric's running totals for one account (value moments summed)."""
@@ -386,7 +415,7 @@ def running_totals(
     """What the customer's product shows ("you saved 3 hours this week"): per active value
     metric, the totals this week (from Monday), this month, this year and the last 30 days,
     up to and including ``today`` (UTC). One query over the events."""
-    account = _account(session, account_id)
+    account = _account(session=session, account_id=account_id)
     today = today or datetime.now(UTC).date()
     metrics = list_metrics(session=session, active_only=True)
     first = min(today.replace(month=1, day=1), today - timedelta(days=29))

@@ -14,7 +14,7 @@ from boomerang.accounts.models import Contact
 from boomerang.errors import Forbidden, Invalid
 from boomerang.mail.service import EmailRefused
 from boomerang.users.models import Role, User
-from boomerang.value import digests
+from boomerang.value import digests, subscriptions
 from boomerang.value import service as value_service
 from boomerang.value.chart import bar_chart_png
 from boomerang.value.models import DigestFrequency
@@ -104,8 +104,8 @@ def account_page(
     totals = value_service.running_totals(
         session=session, source=source, account_id=account.id, today=today
     )
-    subscriptions = digests.list_for(session=session, account_id=account.id)
-    subscribed = {s.contact_id for s in subscriptions}
+    subs = subscriptions.list_for(session=session, account_id=account.id)
+    subscribed = {s.contact_id for s in subs}
     contacts = [
         c
         for c in accounts_service.list_contacts(session=session, account=account)
@@ -118,7 +118,7 @@ def account_page(
             "account": account,
             "summary": summary,
             "totals": totals,
-            "subscriptions": subscriptions,
+            "subscriptions": subs,
             "contacts": contacts,
             "frequencies": list(DigestFrequency),
             "sent": sent,
@@ -184,16 +184,18 @@ def subscribe(
     person = session.get(Contact, contact)
     if person is None or person.account_id != account.id:
         raise Invalid(f"contact: {contact!r} is not a contact of {account.name}")
-    digests.subscribe(session=session, contact=person, frequency=_frequency(frequency), by=user)
+    subscriptions.subscribe(
+        session=session, contact=person, frequency=_frequency(frequency), by=user
+    )
     return RedirectResponse(f"/accounts/{account.id}/value#digests", status_code=303)
 
 
 @router.post("/value/digests/{subscription_id}/remove", dependencies=[CSRFChecked])
 def remove(subscription_id: str, session: SessionDep, user: UIUser) -> Response:
     _writer(user)
-    sub = digests.get(session=session, subscription_id=subscription_id)
+    sub = subscriptions.get(session=session, subscription_id=subscription_id)
     account_id = sub.account_id
-    digests.remove(session=session, subscription=sub)
+    subscriptions.remove(session=session, subscription=sub)
     return RedirectResponse(f"/accounts/{account_id}/value#digests", status_code=303)
 
 
@@ -224,10 +226,10 @@ def test_send(
     )
 
 
-@router.get(f"{digests.OPT_OUT_PATH}/{{token}}")
+@router.get(f"{subscriptions.OPT_OUT_PATH}/{{token}}")
 def opt_out_page(token: str, request: Request, session: SessionDep) -> Response:
     """Confirmation page (mail scanners follow GET links: GET changes nothing)."""
-    sub = digests.subscription_for_token(
+    sub = subscriptions.subscription_for_token(
         session=session, settings=request.app.state.settings, token=token
     )
     if sub is None:
@@ -236,12 +238,12 @@ def opt_out_page(token: str, request: Request, session: SessionDep) -> Response:
     return render(request, "value/opt_out.html", {"state": state, "sub": sub})
 
 
-@router.post(f"{digests.OPT_OUT_PATH}/{{token}}")
+@router.post(f"{subscriptions.OPT_OUT_PATH}/{{token}}")
 def opt_out(token: str, request: Request, session: SessionDep) -> Response:
-    sub = digests.subscription_for_token(
+    sub = subscriptions.subscription_for_token(
         session=session, settings=request.app.state.settings, token=token
     )
     if sub is None:
         return render(request, "value/opt_out.html", {"state": "invalid"}, status_code=400)
-    digests.opt_out(session=session, subscription=sub)
+    subscriptions.opt_out(session=session, subscription=sub)
     return render(request, "value/opt_out.html", {"state": "done", "sub": sub})

@@ -1,13 +1,18 @@
 """Daily value work: success plan KPIs bound to data are refreshed, then the value digests
 due are queued (both safe to run twice: one KPI value per day, one digest per contact and
-period)."""
+period).
+
+The job keeps its kind, ``value.daily``, and lives here because it uses both domains:
+success plans read value metrics, so success sits above value and value imports nothing of
+success.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from boomerang.jobs.registry import Context, Daily, handler, periodic
-from boomerang.success import service as success_service
+from boomerang.success.kpis import refresh_kpis
 from boomerang.value import digests
 
 
@@ -17,9 +22,7 @@ def daily(context: Context, payload: dict[str, Any]) -> dict[str, Any] | None:
     month that are not queued yet."""
     today = context.now.date()
     with context.transaction() as session:
-        refreshed = success_service.refresh_kpis(
-            session=session, source=context.source, as_of=today
-        )
+        refreshed = refresh_kpis(session=session, source=context.source, as_of=today)
     with context.transaction() as session:
         run = digests.send_due(
             session=session,
