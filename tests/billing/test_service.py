@@ -43,3 +43,17 @@ def test_subscription_checks(session: Session) -> None:
     line = Subscription(product="x", arr=Decimal(-1), currency="EUR", start_date=date(2026, 1, 1))
     with pytest.raises(Invalid, match="arr"):
         service.add_subscription(session=session, account=acc, line=line)
+
+
+def test_the_currency_rule() -> None:
+    rule = service.subscription_currency
+    assert rule(currency=None, account_currency="EUR") == "EUR"
+    assert rule(currency="EUR", account_currency="EUR") == "EUR"
+    with pytest.raises(Invalid, match="subscription currency USD differs from the account's EUR"):
+        rule(currency="USD", account_currency="EUR")
+
+
+def test_a_line_without_a_currency_takes_the_accounts(session: Session) -> None:
+    acc = make_account(session, currency="EUR")
+    line = Subscription(product="x", arr=Decimal(10), start_date=date(2026, 1, 1))
+    assert service.add_subscription(session=session, account=acc, line=line).currency == "EUR"

@@ -14,6 +14,7 @@ from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.metrics import revenue
 from boomerang.segments import service as segments_service
+from boomerang.segments.rollups import segment_rollups
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from tests.factories import add_line, make_account, make_user
@@ -68,7 +69,7 @@ def test_values_are_arr_times_the_sbg_residual_lifetime(session: Session) -> Non
     best = ll(fit.alpha, fit.beta)
     for da, db in ((0.01, 0), (-0.01, 0), (0, 0.01), (0, -0.01)):
         assert ll(fit.alpha * (1 + da), fit.beta * (1 + db)) <= best + 1e-9
-    row = valuation.account_value(session=session, account_id=ids["C9"])
+    row = valuation.find_account_value(session=session, account_id=ids["C9"])
     assert row is not None and row.renewals == 4
 
     # DERL by direct summation: sum over t >= 5 of S(t)/S(4) / 1.1^(t-5).
@@ -98,8 +99,8 @@ def test_on_the_account_page_the_api_and_segment_rollups(
     valuation.value_accounts(session=session, currency="USD", discount_rate=0.1, today=TODAY)
     seg = segments_service.create(session=session, name="Small", condition="tier = 'smb'")
     segments_service.evaluate(session=session)
-    rollup = valuation.segment_rollups(session=session)[seg.id]
-    row = valuation.account_value(session=session, account_id=ids["C9"])
+    rollup = segment_rollups(session=session)[seg.id]
+    row = valuation.find_account_value(session=session, account_id=ids["C9"])
     assert row is not None
     assert rollup.members == 10 and rollup.valued == 3
     assert rollup.arr == 3000 and rollup.value == pytest.approx(3 * row.value, abs=0.05)

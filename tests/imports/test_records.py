@@ -181,6 +181,37 @@ def test_subscriptions_derive_status_and_refresh_account_arr(
     assert account.arr == Decimal("12000.00")
 
 
+def test_subscriptions_follow_the_billing_currency_rule(
+    session: Session, event_store: EventStore, tmp_path: Path
+) -> None:
+    """The rule of ``billing.service.subscription_currency`` applies to imported lines: a
+    currency other than the account's is a bad row (before, the file was accepted), and a line
+    without one takes the account's (before, the column's default, USD)."""
+    make_account(session, external_id="A-1", name="Acme", currency="EUR")
+    text = "external_id,account,arr,start_date,currency\nS-1,A-1,100,2026-01-01,USD\n"
+    run = _import(session, event_store, "subscriptions", _write(tmp_path / "bad.csv", text))
+    assert run.status is ImportStatus.rejected and _count(session, Subscription) == 0
+    assert [(e["line"], e["column"], e["reason"]) for e in run.errors] == [
+        (
+            2,
+            "currency",
+            "subscription currency USD differs from the account's EUR"
+            " (one currency per account until exchange rates arrive)",
+        )
+    ]
+    text = "external_id,account,arr,start_date\nS-1,A-1,100,2026-01-01\n"
+    run = _import(session, event_store, "subscriptions", _write(tmp_path / "good.csv", text))
+    assert run.status is ImportStatus.succeeded, run.errors
+    line = session.scalars(select(Subscription)).one()
+    assert line.currency == "EUR"
+    # A stored line keeps its currency when the file gives none.
+    text = "external_id,account,arr,start_date\nS-1,A-1,200,2026-01-01\n"
+    run = _import(session, event_store, "subscriptions", _write(tmp_path / "again.csv", text))
+    assert (run.status, run.updated) == (ImportStatus.succeeded, 1), run.errors
+    session.refresh(line)
+    assert (line.currency, line.arr) == ("EUR", Decimal("200.00"))
+
+
 def test_tickets_priority_aliases_severity_and_first_response(
     session: Session, event_store: EventStore, tmp_path: Path
 ) -> None:

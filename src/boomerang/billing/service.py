@@ -57,13 +57,25 @@ def refresh_rollups(
             session.expire(obj, ["arr", "renewal_date"])
 
 
-def add_subscription(*, session: Session, account: Account, line: Subscription) -> Subscription:
-    """Attach a contract line to an account after checking it makes sense."""
-    if line.currency != account.currency:
+def subscription_currency(*, currency: str | None, account_currency: str) -> str:
+    """The currency of a contract line on an account whose currency is ``account_currency``.
+
+    A line without one takes the account's; a line in another currency is Invalid: one
+    currency per account until exchange rates arrive (nothing is converted).
+    """
+    if currency is None:
+        return account_currency
+    if currency != account_currency:
         raise Invalid(
-            f"subscription currency {line.currency} differs from the account's {account.currency}"
+            f"subscription currency {currency} differs from the account's {account_currency}"
             " (one currency per account until exchange rates arrive)"
         )
+    return currency
+
+
+def add_subscription(*, session: Session, account: Account, line: Subscription) -> Subscription:
+    """Attach a contract line to an account after checking it makes sense."""
+    line.currency = subscription_currency(currency=line.currency, account_currency=account.currency)
     if line.arr < Decimal(0):
         raise Invalid("arr: must not be negative")
     if line.end_date is not None and line.end_date < line.start_date:
@@ -75,6 +87,7 @@ def add_subscription(*, session: Session, account: Account, line: Subscription) 
 
 
 def list_subscriptions(*, session: Session, account: Account) -> list[Subscription]:
+    """The account's contract lines, the latest first."""
     return list(
         session.scalars(
             select(Subscription)
@@ -85,6 +98,7 @@ def list_subscriptions(*, session: Session, account: Account) -> list[Subscripti
 
 
 def list_invoices(*, session: Session, account: Account, limit: int = 20) -> list[Invoice]:
+    """The account's latest invoices by due date, at most ``limit``."""
     return list(
         session.scalars(
             select(Invoice)
@@ -96,4 +110,5 @@ def list_invoices(*, session: Session, account: Account, limit: int = 20) -> lis
 
 
 def count(*, session: Session) -> int:
+    """How many contract lines there are."""
     return session.scalar(select(func.count()).select_from(Subscription)) or 0

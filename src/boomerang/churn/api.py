@@ -31,7 +31,7 @@ def account_churn_risk(ref: str, session: SessionDep, user: APIUser) -> dict[str
 def account_lifetime_value(ref: str, session: SessionDep, user: APIUser) -> dict[str, Any]:
     """The account's expected value from the renewals still to come (sBG, per tier)."""
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    row = valuation.account_value(session=session, account_id=account.id)
+    row = valuation.find_account_value(session=session, account_id=account.id)
     if row is None:
         raise NotFound(f"account {ref!r} has no lifetime value yet")
     return {

@@ -3,7 +3,6 @@ on a file (CSV or Parquet); no database needed."""
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime
 from enum import StrEnum
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from boomerang.cli_support import console, domain_app, friendly_errors
-from boomerang.errors import Invalid
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -157,11 +155,7 @@ def predict(
     spend per purchase and the discounted CLV (the purchase model with gamma-gamma, as
     lifetimes' customer_lifetime_value; a month is 365.25/12 days).
     """
-    import numpy as np
-    from rich.table import Table
-
     from boomerang.clv import service
-    from boomerang.clv.service import PREDICTION_COLUMNS
 
     result = service.predict_file(
         file,
@@ -175,37 +169,47 @@ def predict(
         unit=unit.value,
         date_format=date_format,
     )
-    rows: list[dict[str, Any]] = result["customers"]
     if out is not None:
-        try:
-            with out.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=PREDICTION_COLUMNS)
-                writer.writeheader()
-                writer.writerows(rows)
-        except OSError as exc:
-            raise Invalid(f"cannot write {out}: {exc.strerror}") from None
+        service.write_predictions(result["customers"], out)
     if as_json:
         print(json.dumps(result))
         return
+    _print_predictions(result, model=model.value, out=out, top=top, horizon=horizon)
+
+
+def _print_predictions(
+    result: dict[str, Any], *, model: str, out: Path | None, top: int, horizon: int
+) -> None:
+    from boomerang.clv import service
+
+    rows: list[dict[str, Any]] = result["customers"]
     params = ", ".join(
         f"{k}={v:.4g}" for k, v in {**result["params"], **result["gamma_gamma"]}.items()
     )
-    console.print(f"{model.value} + gamma-gamma: {params}", highlight=False)
+    console.print(f"{model} + gamma-gamma: {params}", highlight=False)
     if out is not None:
         console.print(f"wrote {len(rows):,} customers to {out}", highlight=False)
         return
-    clv_values = np.array([np.nan if r["clv"] is None else r["clv"] for r in rows], dtype=float)
-    order = np.argsort(-np.nan_to_num(clv_values, nan=-np.inf), kind="stable")[:top]
-    table = Table(
-        *PREDICTION_COLUMNS,
-        title=f"top {len(order):,} of {len(rows):,} customers by {horizon}-month CLV",
+    shown = service.top_by_clv(rows, top)
+    console.print(
+        _predictions_table(
+            shown, title=f"top {len(shown):,} of {len(rows):,} customers by {horizon}-month CLV"
+        )
     )
+    console.print("all customers: --out FILE.csv or --json", highlight=False)
+
+
+def _predictions_table(rows: list[dict[str, Any]], *, title: str) -> Table:
+    from rich.table import Table
+
+    from boomerang.clv.service import PREDICTION_COLUMNS
+
+    table = Table(*PREDICTION_COLUMNS, title=title)
 
     def show(value: float | None, spec: str) -> str:
         return "—" if value is None else format(value, spec)
 
-    for i in order:
-        row = rows[int(i)]
+    for row in rows:
         table.add_row(
             str(row["customer"]),
             show(row["frequency"], "g"),
@@ -214,8 +218,7 @@ def predict(
             show(row["expected_purchases"], ".2f"),
             *(show(row[c], ",.2f") for c in ("expected_spend", "clv")),
         )
-    console.print(table)
-    console.print("all customers: --out FILE.csv or --json", highlight=False)
+    return table
 
 
 @retention_app.command("fit")
@@ -260,8 +263,6 @@ def retention_fit(
     discounted expected residual lifetime (DERL, in payments) of a customer active through
     the whole observation.
     """
-    from rich.table import Table
-
     from boomerang.clv import service
 
     result = service.retention_file(
@@ -275,6 +276,12 @@ def retention_fit(
     if as_json:
         print(json.dumps(result))
         return
+    _print_retention(result, discount_rate)
+
+
+def _print_retention(result: dict[str, Any], discount_rate: float) -> None:
+    from rich.table import Table
+
     fits = result["fits"]
     fits_table = Table("cohort", "alpha", "beta", "log-likelihood", "customers", "DERL")
     for fit in fits:

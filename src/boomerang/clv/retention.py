@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, hyp2f1
 
-from boomerang.clv.models import FloatArray, minimize_log_params, unique_rows, weighted_sum
+from boomerang.clv.fitting import FloatArray, minimize_log_params, unique_rows, weighted_sum
 from boomerang.clv.summary import open_table, quote, require_columns, rows_are
 from boomerang.errors import Invalid
 

@@ -3,6 +3,7 @@ the API and the model lab return."""
 
 from __future__ import annotations
 
+import csv
 import math
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from boomerang.clv.summary import Unit, summarize
+from boomerang.clv.summary import RFMSummary, Unit, summarize
 from boomerang.errors import Invalid
 
 ModelName = Literal["bg-nbd", "pareto-nbd", "gamma-gamma"]
@@ -128,33 +129,14 @@ def predict_file(
         date_format=date_format,
     )
     assert summary.monetary_value is not None
-    x, tx, t, m = summary.frequency, summary.recency, summary.T, summary.monetary_value
+    x, m = summary.frequency, summary.monetary_value
     from boomerang.clv import models
 
-    purchases = _purchase_model(model).fit(x, tx, t)
+    purchases = _purchase_model(model).fit(x, summary.recency, summary.T)
     spend = models.GammaGamma.fit(x, m)
-    periods = horizon * models.periods_per_month(unit)
-    columns: dict[str, Any] = {
-        "customer": summary.customer,
-        "frequency": x,
-        "recency": tx,
-        "T": t,
-        "monetary_value": m,
-        "probability_alive": purchases.probability_alive(x, tx, t),
-        "expected_purchases": models.expected_purchases_grouped(purchases, periods, x, tx, t),
-        "expected_spend": spend.expected_spend(x, m),
-        "clv": models.clv(
-            purchases,
-            spend,
-            x,
-            tx,
-            t,
-            m,
-            months=horizon,
-            discount_rate=discount_rate,
-            unit=unit,
-        ),
-    }
+    columns = _prediction_columns(
+        summary, purchases, spend, horizon=horizon, discount_rate=discount_rate, unit=unit
+    )
     rows = [
         dict(zip(PREDICTION_COLUMNS, values, strict=True))
         for values in zip(
@@ -175,6 +157,62 @@ def predict_file(
             "customers": rows,
         }
     )
+
+
+def _prediction_columns(
+    summary: RFMSummary,
+    purchases: Any,
+    spend: Any,
+    *,
+    horizon: int,
+    discount_rate: float,
+    unit: Unit,
+) -> dict[str, Any]:
+    """The PREDICTION_COLUMNS of every customer of ``summary``, as arrays."""
+    from boomerang.clv import models
+
+    x, tx, t, m = summary.frequency, summary.recency, summary.T, summary.monetary_value
+    assert m is not None
+    periods = horizon * models.periods_per_month(unit)
+    return {
+        "customer": summary.customer,
+        "frequency": x,
+        "recency": tx,
+        "T": t,
+        "monetary_value": m,
+        "probability_alive": purchases.probability_alive(x, tx, t),
+        "expected_purchases": models.expected_purchases_grouped(purchases, periods, x, tx, t),
+        "expected_spend": spend.expected_spend(x, m),
+        "clv": models.clv(
+            purchases,
+            spend,
+            x,
+            tx,
+            t,
+            m,
+            months=horizon,
+            discount_rate=discount_rate,
+            unit=unit,
+        ),
+    }
+
+
+def write_predictions(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write the customers' predictions (:func:`predict_file`'s ``customers``) to a CSV file."""
+    try:
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=PREDICTION_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as exc:
+        raise Invalid(f"cannot write {path}: {exc.strerror}") from None
+
+
+def top_by_clv(rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+    """The ``top`` customers with the highest CLV (those without one last; ties in order)."""
+    clv_values = np.array([np.nan if r["clv"] is None else r["clv"] for r in rows], dtype=float)
+    order = np.argsort(-np.nan_to_num(clv_values, nan=-np.inf), kind="stable")[:top]
+    return [rows[int(i)] for i in order]
 
 
 def retention_file(

@@ -241,71 +241,16 @@ def summarize(
         )
     per_unit = DAYS_PER_UNIT[unit]
     with open_table(source) as src:
-        con, name = src.con, src.name
-        types = src.column_types()
-        require_columns(types, name, customer=customer, date=date, amount=amount)
-        cust_sql = f"CAST({quote(customer)} AS VARCHAR)"
-        date_sql = _date_expr(date, types[date], date_format, name)
-        what = (
-            f"a date in the format {date_format}"
-            if date_format
-            else "a date (ISO 8601 expected; else give --date-format, e.g. %Y%m%d or %d/%m/%Y)"
+        _load_transactions(
+            src, customer=customer, date=date, amount=amount, date_format=date_format
         )
-        checks = [
-            (customer, quote(customer), cust_sql, "a customer id"),
-            (date, quote(date), date_sql, what),
-        ]
-        amount_sql = "CAST(NULL AS DOUBLE)"
-        if amount is not None:
-            amount_sql = _number_expr(amount, types[amount], name)
-            checks.append((amount, quote(amount), amount_sql, "a number"))
-        _check_typed(src, checks)
-        if amount is not None:
-            negative = con.execute(f"SELECT count(*) FROM src WHERE {amount_sql} < 0").fetchone()
-            if negative and negative[0]:
-                where, value = src.locate(f"{amount_sql} < 0", quote(amount))
-                raise Invalid(
-                    f"{where}: column {amount!r} is negative ({value}); "
-                    f"{rows_are(negative[0])}: amounts must be 0 or more"
-                )
-        con.execute(
-            f"CREATE TEMP TABLE tx AS SELECT {cust_sql} AS c, {date_sql} AS d, "
-            f"{amount_sql} AS a FROM src"
-        )
-        cal = calibration_end.isoformat()
-        holdout_cols = holdout_join = ""
-        if observation_end is not None:
-            obs = observation_end.isoformat()
-            holdout_cols = (
-                ", coalesce(h.n, 0) AS frequency_holdout, "
-                "CASE WHEN h.n > 0 THEN h.spend / h.n ELSE 0 END AS monetary_holdout"
-            )
-            holdout_join = (
-                "LEFT JOIN (SELECT c, count(DISTINCT d) AS n, sum(a) AS spend FROM tx "
-                f"WHERE d > DATE '{cal}' AND d <= DATE '{obs}' GROUP BY c) h USING (c)"
-            )
-        rows = con.execute(
-            f"""
-            WITH days AS (
-                SELECT c, d, sum(a) AS a FROM tx WHERE d <= DATE '{cal}' GROUP BY c, d
-            ),
-            cust AS (
-                SELECT c, count(*) - 1 AS frequency, min(d) AS first, max(d) AS last,
-                       sum(a) - arg_min(a, d) AS repeat_spend
-                FROM days GROUP BY c
-            )
-            SELECT c AS customer,
-                   CAST(frequency AS DOUBLE) AS frequency,
-                   date_diff('day', first, last) / {per_unit!r} AS recency,
-                   date_diff('day', first, DATE '{cal}') / {per_unit!r} AS t,
-                   CASE WHEN frequency > 0 THEN repeat_spend / frequency ELSE 0 END AS monetary
-                   {holdout_cols}
-            FROM cust {holdout_join}
-            ORDER BY TRY_CAST(c AS HUGEINT) NULLS LAST, c
-            """
-        ).fetchnumpy()
+        query = _summary_sql(calibration_end, observation_end, per_unit)
+        rows = src.con.execute(query).fetchnumpy()
     if len(rows["customer"]) == 0:
-        raise Invalid(f"{name}: no transactions on or before the calibration end {cal}")
+        raise Invalid(
+            f"{src.name}: no transactions on or before the calibration end "
+            f"{calibration_end.isoformat()}"
+        )
 
     def floats(key: str) -> FloatArray:
         return np.asarray(rows[key], dtype=np.float64)
@@ -330,3 +275,76 @@ def summarize(
             else None
         ),
     )
+
+
+def _load_transactions(
+    src: Source, *, customer: str, date: str, amount: str | None, date_format: str | None
+) -> None:
+    """Check and type the table's columns into the temporary table ``tx`` (c, d, a); raise
+    Invalid naming the first bad value or negative amount and its row."""
+    con, name = src.con, src.name
+    types = src.column_types()
+    require_columns(types, name, customer=customer, date=date, amount=amount)
+    cust_sql = f"CAST({quote(customer)} AS VARCHAR)"
+    date_sql = _date_expr(date, types[date], date_format, name)
+    what = (
+        f"a date in the format {date_format}"
+        if date_format
+        else "a date (ISO 8601 expected; else give --date-format, e.g. %Y%m%d or %d/%m/%Y)"
+    )
+    checks = [
+        (customer, quote(customer), cust_sql, "a customer id"),
+        (date, quote(date), date_sql, what),
+    ]
+    amount_sql = "CAST(NULL AS DOUBLE)"
+    if amount is not None:
+        amount_sql = _number_expr(amount, types[amount], name)
+        checks.append((amount, quote(amount), amount_sql, "a number"))
+    _check_typed(src, checks)
+    if amount is not None:
+        negative = con.execute(f"SELECT count(*) FROM src WHERE {amount_sql} < 0").fetchone()
+        if negative and negative[0]:
+            where, value = src.locate(f"{amount_sql} < 0", quote(amount))
+            raise Invalid(
+                f"{where}: column {amount!r} is negative ({value}); "
+                f"{rows_are(negative[0])}: amounts must be 0 or more"
+            )
+    con.execute(
+        f"CREATE TEMP TABLE tx AS SELECT {cust_sql} AS c, {date_sql} AS d, "
+        f"{amount_sql} AS a FROM src"
+    )
+
+
+def _summary_sql(calibration_end: date, observation_end: date | None, per_unit: float) -> str:
+    """The query summarising ``tx`` per customer (with the holdout figures when
+    ``observation_end`` is given), sorted by customer id."""
+    cal = calibration_end.isoformat()
+    holdout_cols = holdout_join = ""
+    if observation_end is not None:
+        obs = observation_end.isoformat()
+        holdout_cols = (
+            ", coalesce(h.n, 0) AS frequency_holdout, "
+            "CASE WHEN h.n > 0 THEN h.spend / h.n ELSE 0 END AS monetary_holdout"
+        )
+        holdout_join = (
+            "LEFT JOIN (SELECT c, count(DISTINCT d) AS n, sum(a) AS spend FROM tx "
+            f"WHERE d > DATE '{cal}' AND d <= DATE '{obs}' GROUP BY c) h USING (c)"
+        )
+    return f"""
+        WITH days AS (
+            SELECT c, d, sum(a) AS a FROM tx WHERE d <= DATE '{cal}' GROUP BY c, d
+        ),
+        cust AS (
+            SELECT c, count(*) - 1 AS frequency, min(d) AS first, max(d) AS last,
+                   sum(a) - arg_min(a, d) AS repeat_spend
+            FROM days GROUP BY c
+        )
+        SELECT c AS customer,
+               CAST(frequency AS DOUBLE) AS frequency,
+               date_diff('day', first, last) / {per_unit!r} AS recency,
+               date_diff('day', first, DATE '{cal}') / {per_unit!r} AS t,
+               CASE WHEN frequency > 0 THEN repeat_spend / frequency ELSE 0 END AS monetary
+               {holdout_cols}
+        FROM cust {holdout_join}
+        ORDER BY TRY_CAST(c AS HUGEINT) NULLS LAST, c
+        """

@@ -19,16 +19,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account
-from boomerang.churn.models import ChurnPrediction
 from boomerang.clv.retention import ShiftedBetaGeometric
 from boomerang.clv.tables import AccountValue
 from boomerang.errors import Invalid
 from boomerang.metrics import revenue
-from boomerang.segments.models import Segment, SegmentMembership
 
 YEAR_DAYS = 365.25
 MIN_ACCOUNTS = 30
@@ -87,6 +85,35 @@ def value_accounts(
     recency, T, live = renewal_history(book, today)
     tiers = dict(session.connection().execute(select(Account.id, Account.tier)).all())
     tier = np.array([tiers.get(a) or "none" for a in book.account_ids], dtype=object)
+    everyone, fits = _fit_cohorts(recency, T, tier)
+    rows = _value_rows(
+        book,
+        recency,
+        live,
+        tier,
+        fits,
+        everyone,
+        today=today,
+        currency=currency,
+        discount_rate=discount_rate,
+    )
+    conn = session.connection()
+    conn.execute(delete(AccountValue).where(AccountValue.as_of == today))
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(AccountValue), rows[start : start + 5000])
+    return ValuationResult(
+        as_of=today,
+        accounts=len(rows),
+        total_value=round(sum(r["value"] for r in rows), 2),
+        fits=list(fits.values()),
+    )
+
+
+def _fit_cohorts(
+    recency: npt.NDArray[np.float64], T: npt.NDArray[np.float64], tier: npt.NDArray[Any]
+) -> tuple[CohortFit, dict[str, CohortFit]]:
+    """The fit over all accounts, and the fits by cohort: that one ("all", first) and one per
+    tier with MIN_ACCOUNTS accounts."""
     known = ~np.isnan(recency)
     fits: dict[str, CohortFit] = {}
     everyone = _fit("all", recency[known], T[known])
@@ -99,6 +126,23 @@ def value_accounts(
             fitted = _fit(str(name), recency[mine], T[mine])
             if fitted is not None:
                 fits[str(name)] = fitted
+    return everyone, fits
+
+
+def _value_rows(
+    book: revenue.Book,
+    recency: npt.NDArray[np.float64],
+    live: npt.NDArray[np.bool_],
+    tier: npt.NDArray[Any],
+    fits: dict[str, CohortFit],
+    everyone: CohortFit,
+    *,
+    today: date,
+    currency: str,
+    discount_rate: float,
+) -> list[dict[str, Any]]:
+    """An AccountValue row per paying account, valued with its tier's fit (else ``everyone``)."""
+    known = ~np.isnan(recency)
     arr = book.arr_at([today])[:, 0]
     rows: list[dict[str, Any]] = []
     now = datetime.now(UTC)
@@ -127,16 +171,7 @@ def value_accounts(
                 "computed_at": now,
             }
         )
-    conn = session.connection()
-    conn.execute(delete(AccountValue).where(AccountValue.as_of == today))
-    for start in range(0, len(rows), 5000):
-        conn.execute(insert(AccountValue), rows[start : start + 5000])
-    return ValuationResult(
-        as_of=today,
-        accounts=len(rows),
-        total_value=round(sum(r["value"] for r in rows), 2),
-        fits=list(fits.values()),
-    )
+    return rows
 
 
 def _fit(
@@ -152,72 +187,11 @@ def _fit(
     return CohortFit(name, model.alpha, model.beta, len(recency), churned)
 
 
-def account_value(*, session: Session, account_id: str) -> AccountValue | None:
-    """The account's latest valuation."""
+def find_account_value(*, session: Session, account_id: str) -> AccountValue | None:
+    """The account's latest valuation, or None when it has none."""
     return session.scalars(
         select(AccountValue)
         .where(AccountValue.account_id == account_id)
         .order_by(AccountValue.as_of.desc())
         .limit(1)
     ).first()
-
-
-@dataclass(frozen=True)
-class SegmentRollup:
-    members: int
-    valued: int
-    arr: float
-    value: float
-    churn_risk: float | None  # mean probability of the members with a prediction
-
-
-def segment_rollups(*, session: Session) -> dict[str, SegmentRollup]:
-    """Per segment (by id): current members, their ARR and lifetime value (latest
-    valuation) and mean churn probability (latest predictions); one query each."""
-    conn = session.connection()
-    latest_value = conn.execute(select(func.max(AccountValue.as_of))).scalar()
-    latest_risk = conn.execute(select(func.max(ChurnPrediction.as_of))).scalar()
-    current = SegmentMembership.left_at.is_(None)
-    members = dict(
-        conn.execute(
-            select(SegmentMembership.segment_id, func.count())
-            .where(current)
-            .group_by(SegmentMembership.segment_id)
-        ).all()
-    )
-    values: dict[str, tuple[int, float, float]] = {}
-    if latest_value is not None:
-        for seg, n, arr, value in conn.execute(
-            select(
-                SegmentMembership.segment_id,
-                func.count(),
-                func.sum(AccountValue.arr),
-                func.sum(AccountValue.value),
-            )
-            .join(AccountValue, AccountValue.account_id == SegmentMembership.account_id)
-            .where(current, AccountValue.as_of == latest_value)
-            .group_by(SegmentMembership.segment_id)
-        ).all():
-            values[seg] = (int(n), float(arr or 0), float(value or 0))
-    risks: dict[str, float] = {}
-    if latest_risk is not None:
-        risks = {
-            seg: float(p)
-            for seg, p in conn.execute(
-                select(SegmentMembership.segment_id, func.avg(ChurnPrediction.probability))
-                .join(ChurnPrediction, ChurnPrediction.account_id == SegmentMembership.account_id)
-                .where(current, ChurnPrediction.as_of == latest_risk)
-                .group_by(SegmentMembership.segment_id)
-            ).all()
-        }
-    ids = [s for (s,) in conn.execute(select(Segment.id)).all()]
-    return {
-        s: SegmentRollup(
-            members=int(members.get(s, 0)),
-            valued=values.get(s, (0, 0.0, 0.0))[0],
-            arr=values.get(s, (0, 0.0, 0.0))[1],
-            value=values.get(s, (0, 0.0, 0.0))[2],
-            churn_risk=risks.get(s),
-        )
-        for s in ids
-    }

@@ -3,6 +3,7 @@ events from CSV, JSON Lines or Parquet (gzip accepted), all or nothing."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +15,9 @@ from boomerang.errors import Invalid
 from boomerang.imports.kinds import KINDS
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from boomerang.imports.mapping import Mapping
     from boomerang.imports.models import ImportRun
 
 
@@ -109,20 +113,12 @@ def _run(
     if kind not in KINDS:
         raise Invalid(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
     if fields:
-        from rich.table import Table
-
-        table = Table("field", "meaning", title=f"{kind} fields")
-        for name, meaning in _fields(kind):
-            table.add_row(name, meaning)
-        console.print(table)
+        _print_fields(kind)
         return
     if file is None:
         raise Invalid("FILE is required (or --fields)")
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from boomerang.imports import mapping as mappings
     from boomerang.imports.models import ImportStatus
-    from boomerang.imports.service import run_import
 
     mapping = mappings.Mapping()
     if mapping_file is not None:
@@ -130,40 +126,16 @@ def _run(
     mapping = mapping.merged(mappings.parse_flags(map_))
     runtime.require_schema()
     with runtime.transaction() as session:
-        if kind == "events" and not as_json:
-            with Progress(
-                TextColumn("[bold]importing events"),
-                BarColumn(),
-                TextColumn("{task.percentage:>5.1f}%"),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("import", total=100)
-                run = run_import(
-                    session=session,
-                    store=runtime.event_store,
-                    kind=kind,
-                    path=file,
-                    mapping=mapping,
-                    file_format=file_format,
-                    dry_run=dry_run,
-                    force=force,
-                    actor="cli",
-                    progress=lambda pct: bar.update(task, completed=pct),
-                )
-        else:
-            run = run_import(
-                session=session,
-                store=runtime.event_store,
-                kind=kind,
-                path=file,
-                mapping=mapping,
-                file_format=file_format,
-                dry_run=dry_run,
-                force=force,
-                actor="cli",
-            )
+        run = _import(
+            session,
+            kind=kind,
+            file=file,
+            mapping=mapping,
+            file_format=file_format,
+            dry_run=dry_run,
+            force=force,
+            show_progress=kind == "events" and not as_json,
+        )
         report = _report(run)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
@@ -171,6 +143,57 @@ def _run(
         _print(report)
     if report["status"] == ImportStatus.rejected.value:
         raise typer.Exit(1)
+
+
+def _print_fields(kind: str) -> None:
+    from rich.table import Table
+
+    table = Table("field", "meaning", title=f"{kind} fields")
+    for name, meaning in _fields(kind):
+        table.add_row(name, meaning)
+    console.print(table)
+
+
+def _import(
+    session: Session,
+    *,
+    kind: str,
+    file: Path,
+    mapping: Mapping,
+    file_format: str | None,
+    dry_run: bool,
+    force: bool,
+    show_progress: bool,
+) -> ImportRun:
+    """The service's import of ``file``, with a progress bar when ``show_progress``."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from boomerang.imports.service import run_import
+
+    start = functools.partial(
+        run_import,
+        session=session,
+        store=runtime.event_store,
+        kind=kind,
+        path=file,
+        mapping=mapping,
+        file_format=file_format,
+        dry_run=dry_run,
+        force=force,
+        actor="cli",
+    )
+    if not show_progress:
+        return start()
+    with Progress(
+        TextColumn("[bold]importing events"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=100)
+        return start(progress=lambda pct: bar.update(task, completed=pct))
 
 
 def _print(report: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from boomerang.events.store import EventStore
 from boomerang.events.types import EVENT_TYPES
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.readers import FileFormat, Source
-from boomerang.imports.records import MAX_REPORTED, Counts, Errors, Resolved
+from boomerang.imports.records.rows import MAX_REPORTED, Counts, Errors, Resolved
 
 Progress = Callable[[float], None]
 
@@ -186,90 +186,12 @@ def _select(
 ) -> tuple[str, str]:
     """The mapped-rows query, and the expression naming a row's first problem (or NULL)."""
     cols = resolved.columns
-    exprs: dict[str, str] = {}
-    for name in TEXT_FIELDS:
-        expr = _text_expr(cols[name]) if name in cols else "NULL"
-        if name in mapping.values:
-            cases = " ".join(
-                f"WHEN {_lit(str(k))} THEN {_lit(str(val))}"
-                for k, val in mapping.values[name].items()
-            )
-            expr = f"(CASE {expr} {cases} ELSE {expr} END)"
-        if name in mapping.defaults:
-            expr = f"coalesce({expr}, {_lit(str(mapping.defaults[name]))})"
-        exprs[name] = f"CAST({expr} AS VARCHAR)"
-    exprs["type"] = f"lower(coalesce({exprs['type']}, 'track'))"
-    if "subscription" in cols:
-        exprs["group_id"] = f"coalesce({exprs['group_id']}, _subs.account)"
+    exprs = _field_exprs(source, columns, resolved, mapping)
     ts_col = cols["timestamp"]
-    exprs["timestamp"] = _timestamp_expr(ts_col, columns[ts_col])
-    if "properties" in cols:
-        props = _json_expr(cols["properties"], columns[cols["properties"]])
-    else:
-        explicit = {t.removeprefix("properties."): c for t, c in cols.items() if "." in t}
-        chosen = explicit or {c: c for c in leftover_columns(columns, resolved)}
-        if chosen:
-            value = _csv_json if source.format is FileFormat.csv else _q
-            pairs = ", ".join(f"{_lit(k)}, {value(c)}" for k, c in chosen.items())
-            props = f"CAST(json_object({pairs}) AS VARCHAR)"
-        else:
-            props = "'{}'"
-    exprs["properties"] = props
-    exprs["context"] = (
-        _json_expr(cols["context"], columns[cols["context"]]) if "context" in cols else "NULL"
-    )
     # The inner query computes each column once; the outer one checks them by name.
-    inner = {
-        "message_id": exprs["message_id"],
-        "type": exprs["type"],
-        "event": exprs["event"],
-        "name": exprs["name"],
-        "user_id": exprs["user_id"],
-        "anonymous_id": exprs["anonymous_id"],
-        "group_id": exprs["group_id"],
-        "timestamp": exprs["timestamp"],
-        "properties": exprs["properties"],
-        "context": exprs["context"],
-        "_ts_given": f"{_q(ts_col)} IS NOT NULL",
-    }
-    problems = [
-        ("NOT _ts_given", ts_col, "timestamp is required"),
-        ("timestamp IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
-        (
-            f"type NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
-            cols.get("type", "type"),
-            "type: not one of " + ", ".join(EVENT_TYPES),
-        ),
-        (
-            "type = 'track' AND event IS NULL",
-            cols.get("event", "event"),
-            "event: a track event needs a name",
-        ),
-        (
-            "user_id IS NULL AND anonymous_id IS NULL AND group_id IS NULL",
-            cols.get("user_id", "user_id"),
-            "needs a user_id, an anonymous_id or a group_id",
-        ),
-    ]
-    # Properties built by json_object are valid by construction; a given column is checked.
-    for name in ("properties", "context"):
-        if name in cols:
-            problems.append(
-                (
-                    f"{name} IS NOT NULL AND NOT coalesce(json_valid({name})"
-                    f" AND json_type({name}) = 'OBJECT', false)",
-                    cols[name],
-                    f"{name}: not a JSON object",
-                )
-            )
-    for name in ("message_id", "user_id", "anonymous_id", "group_id", "event"):
-        problems.append(
-            (
-                f"length({name}) > {MAX_ID}",
-                cols.get(name, name),
-                f"{name}: at most {MAX_ID} characters",
-            )
-        )
+    inner = {name: exprs[name] for name in (*TEXT_FIELDS, "timestamp", "properties", "context")}
+    inner["_ts_given"] = f"{_q(ts_col)} IS NOT NULL"
+    problems = _problems(cols)
     join = ""
     if "subscription" in cols:
         sub = _text_expr(cols["subscription"])
@@ -309,6 +231,91 @@ def _select(
         )
     """
     return select, problem
+
+
+def _field_exprs(
+    source: Source, columns: dict[str, str], resolved: Resolved, mapping: Mapping
+) -> dict[str, str]:
+    """The SQL of each event field from the file's columns, with the mapping's value
+    translations and defaults applied."""
+    cols = resolved.columns
+    exprs: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        expr = _text_expr(cols[name]) if name in cols else "NULL"
+        if name in mapping.values:
+            cases = " ".join(
+                f"WHEN {_lit(str(k))} THEN {_lit(str(val))}"
+                for k, val in mapping.values[name].items()
+            )
+            expr = f"(CASE {expr} {cases} ELSE {expr} END)"
+        if name in mapping.defaults:
+            expr = f"coalesce({expr}, {_lit(str(mapping.defaults[name]))})"
+        exprs[name] = f"CAST({expr} AS VARCHAR)"
+    exprs["type"] = f"lower(coalesce({exprs['type']}, 'track'))"
+    if "subscription" in cols:
+        exprs["group_id"] = f"coalesce({exprs['group_id']}, _subs.account)"
+    ts_col = cols["timestamp"]
+    exprs["timestamp"] = _timestamp_expr(ts_col, columns[ts_col])
+    if "properties" in cols:
+        props = _json_expr(cols["properties"], columns[cols["properties"]])
+    else:
+        explicit = {t.removeprefix("properties."): c for t, c in cols.items() if "." in t}
+        chosen = explicit or {c: c for c in leftover_columns(columns, resolved)}
+        if chosen:
+            value = _csv_json if source.format is FileFormat.csv else _q
+            pairs = ", ".join(f"{_lit(k)}, {value(c)}" for k, c in chosen.items())
+            props = f"CAST(json_object({pairs}) AS VARCHAR)"
+        else:
+            props = "'{}'"
+    exprs["properties"] = props
+    exprs["context"] = (
+        _json_expr(cols["context"], columns[cols["context"]]) if "context" in cols else "NULL"
+    )
+    return exprs
+
+
+def _problems(cols: dict[str, str]) -> list[tuple[str, str, str]]:
+    """What makes a row bad, in the order checked: (SQL condition, column, reason)."""
+    ts_col = cols["timestamp"]
+    problems = [
+        ("NOT _ts_given", ts_col, "timestamp is required"),
+        ("timestamp IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
+        (
+            f"type NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
+            cols.get("type", "type"),
+            "type: not one of " + ", ".join(EVENT_TYPES),
+        ),
+        (
+            "type = 'track' AND event IS NULL",
+            cols.get("event", "event"),
+            "event: a track event needs a name",
+        ),
+        (
+            "user_id IS NULL AND anonymous_id IS NULL AND group_id IS NULL",
+            cols.get("user_id", "user_id"),
+            "needs a user_id, an anonymous_id or a group_id",
+        ),
+    ]
+    # Properties built by json_object are valid by construction; a given column is checked.
+    for name in ("properties", "context"):
+        if name in cols:
+            problems.append(
+                (
+                    f"{name} IS NOT NULL AND NOT coalesce(json_valid({name})"
+                    f" AND json_type({name}) = 'OBJECT', false)",
+                    cols[name],
+                    f"{name}: not a JSON object",
+                )
+            )
+    for name in ("message_id", "user_id", "anonymous_id", "group_id", "event"):
+        problems.append(
+            (
+                f"length({name}) > {MAX_ID}",
+                cols.get(name, name),
+                f"{name}: at most {MAX_ID} characters",
+            )
+        )
+    return problems
 
 
 def _first_line(source: Source) -> int:

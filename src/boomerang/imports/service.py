@@ -21,7 +21,7 @@ from boomerang.imports.kinds import KINDS as KINDS  # re-exported
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.models import ImportRun, ImportStatus
 from boomerang.imports.readers import Source, detect
-from boomerang.imports.records import Counts, Errors
+from boomerang.imports.records.rows import Counts, Errors, Resolved
 
 if (*records.KINDS, "events") != KINDS:
     raise RuntimeError("boomerang.imports.kinds.KINDS does not match records.KINDS")
@@ -35,7 +35,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _subscription_accounts(session: Session) -> pa.Table:
+def _subscription_accounts(*, session: Session) -> pa.Table:
     rows = session.execute(
         select(Subscription.external_id, Account.external_id)
         .join(Account, Account.id == Subscription.account_id)
@@ -86,29 +86,57 @@ def run_import(
     if kind == "events":
         run.sha256 = sha256_of(path)
         if not force and not dry_run:
-            earlier = session.scalar(
-                select(ImportRun).where(
-                    ImportRun.sha256 == run.sha256,
-                    ImportRun.kind == "events",
-                    ImportRun.status == ImportStatus.succeeded,
-                )
-            )
-            if earlier is not None:
-                raise Invalid(
-                    f"{path}: this file was already imported on "
-                    f"{earlier.started_at:%Y-%m-%d %H:%M} UTC (run {earlier.id}); "
-                    "use --force to import it again"
-                )
+            _refuse_a_second_time(session=session, path=path, sha256=run.sha256)
         counts, errors, resolved = event_import.import_events(
             store=store,
             source=source,
             mapping=mapping,
             dry_run=dry_run,
-            subscriptions=_subscription_accounts(session),
+            subscriptions=_subscription_accounts(session=session),
             progress=progress,
         )
     else:
-        counts, errors, resolved = _records(session, kind, source, mapping, dry_run, today)
+        counts, errors, resolved = _records(
+            session=session,
+            kind=kind,
+            source=source,
+            mapping=mapping,
+            dry_run=dry_run,
+            today=today,
+        )
+    _report(run, counts, errors, resolved, mapping=mapping, dry_run=dry_run)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _refuse_a_second_time(*, session: Session, path: Path, sha256: str) -> None:
+    """Invalid when an event file with this digest was imported before."""
+    earlier = session.scalar(
+        select(ImportRun).where(
+            ImportRun.sha256 == sha256,
+            ImportRun.kind == "events",
+            ImportRun.status == ImportStatus.succeeded,
+        )
+    )
+    if earlier is not None:
+        raise Invalid(
+            f"{path}: this file was already imported on "
+            f"{earlier.started_at:%Y-%m-%d %H:%M} UTC (run {earlier.id}); "
+            "use --force to import it again"
+        )
+
+
+def _report(
+    run: ImportRun,
+    counts: Counts,
+    errors: Errors,
+    resolved: Resolved,
+    *,
+    mapping: Mapping,
+    dry_run: bool,
+) -> None:
+    """Record on ``run`` what the import did (or found wrong) and its status."""
     run.rows_total = counts.rows
     run.inserted, run.updated, run.unchanged = counts.inserted, counts.updated, counts.unchanged
     run.error_count = errors.count
@@ -121,19 +149,17 @@ def run_import(
     else:
         run.status = ImportStatus.succeeded
     run.finished_at = datetime.now(UTC)
-    session.add(run)
-    session.flush()
-    return run
 
 
 def _records(
+    *,
     session: Session,
     kind: str,
     source: Source,
     mapping: Mapping,
     dry_run: bool,
     today: date,
-) -> tuple[Counts, Errors, records.Resolved]:
+) -> tuple[Counts, Errors, Resolved]:
     savepoint = session.begin_nested()
     try:
         result = records.run(
@@ -149,7 +175,7 @@ def _records(
         errors = Errors()
         reason = str(getattr(exc, "orig", exc)).splitlines()[0][:500]
         errors.add(0, None, f"the database refused the rows: {reason}")
-        return Counts(), errors, records.Resolved(columns={}, ignored=[])
+        return Counts(), errors, Resolved(columns={}, ignored=[])
     except BaseException:
         savepoint.rollback()
         raise
@@ -162,6 +188,7 @@ def _records(
 
 
 def recent_runs(*, session: Session, limit: int = 20) -> list[ImportRun]:
+    """The latest import runs, newest first."""
     return list(
         session.scalars(select(ImportRun).order_by(ImportRun.started_at.desc()).limit(limit))
     )

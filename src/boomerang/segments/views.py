@@ -9,11 +9,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from boomerang.accounts.models import Account
-from boomerang.clv import valuation
 from boomerang.errors import Invalid
 from boomerang.segments import service
 from boomerang.segments.facts import DESCRIPTIONS
 from boomerang.segments.models import TouchModel
+from boomerang.segments.rollups import segment_rollups
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser, require_writer
 from boomerang.web.templating import render
 
@@ -38,7 +38,7 @@ def _page(
             "segments": [
                 (s, len(service.current_members(session=session, segment=s))) for s in segments
             ],
-            "rollups": valuation.segment_rollups(session=session),
+            "rollups": segment_rollups(session=session),
             "currency": request.app.state.settings.reporting_currency,
             "form": form or {"name": "", "condition": "", "touch": ""},
             "preview": preview,
