@@ -59,6 +59,28 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
     )
+    _stores(app, settings, engine)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="boomerang_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.env is Environment.production,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(app)
+
+    _system_routes(app, engine)
+    for target in routers():  # every domain's, from boomerang.domains
+        module, _, attribute = target.partition(":")
+        app.include_router(getattr(importlib.import_module(module), attribute))
+    return app
+
+
+def _stores(app: FastAPI, settings: Settings, engine: Engine) -> None:
+    """The stores, the background jobs and the tracking API's inbox, on ``app.state``."""
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -81,17 +103,8 @@ def create_app(
         settings=settings, transaction=transaction_for(app.state.sessions)
     )
 
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.resolved_secret_key(),
-        session_cookie="boomerang_session",
-        max_age=settings.session_max_age,
-        same_site="lax",
-        https_only=settings.env is Environment.production,
-    )
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    errors.install(app)
 
+def _system_routes(app: FastAPI, engine: Engine) -> None:
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict[str, str]:
         """Liveness and database reachability; no authentication."""
@@ -102,8 +115,3 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse("/accounts", status_code=303)
-
-    for target in routers():  # every domain's, from boomerang.domains
-        module, _, attribute = target.partition(":")
-        app.include_router(getattr(importlib.import_module(module), attribute))
-    return app

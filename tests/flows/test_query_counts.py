@@ -19,9 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from boomerang.accounts.models import Account
+from boomerang.accounts import service as accounts_service
+from boomerang.accounts.models import Account, ContactRole
 from boomerang.analytics.source import EventSource
 from boomerang.app import create_app
+from boomerang.billing import service as billing_service
 from boomerang.config import Settings
 from boomerang.db import engine_from_settings, session_factory
 from boomerang.demo.generator import generate
@@ -32,11 +34,30 @@ from boomerang.playbooks import engine as playbooks
 from boomerang.schema import migrate
 from boomerang.segments import service as segments_service
 from boomerang.users.models import Role, User
+from tests.factories import add_contact, add_line
 
 END = date(2026, 11, 15)
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 PASSWORD = "demo-password-1"
 SIZES = (50, 500)
+PROBE = "probe-account"  # the same account, with the same records, in every world
+
+PLAYBOOK = """
+name: query-count-probe
+title: Every live account
+description: Fires for every live account, so firings grow with the world.
+trigger:
+  condition: "stage != 'churned'"
+control_group: 0
+steps:
+  - task:
+      title: "Check in with {{ account.name }}"
+      due_in_days: 3
+  - email:
+      to: [champion]
+      subject: "How is it going, {{ contact.name }}?"
+      text: "Hello {{ contact.name }}, how is {{ account.name }} getting on?"
+"""
 
 
 @dataclass
@@ -68,7 +89,12 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, World
     made: dict[int, World] = {}
     for size in SIZES:
         root: Path = tmp_path_factory.mktemp(f"world{size}")
-        settings = Settings(data_dir=root / "var", health_schedule=False)
+        playbooks_dir = root / "playbooks"
+        playbooks_dir.mkdir()
+        (playbooks_dir / "probe.yaml").write_text(PLAYBOOK)
+        settings = Settings(
+            data_dir=root / "var", health_schedule=False, playbooks_dir=playbooks_dir
+        )
         settings.data_dir.mkdir(parents=True)
         engine = engine_from_settings(settings)
         migrate(engine)
@@ -79,11 +105,26 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, World
                 session=session, store=store, end=END, password=PASSWORD,
                 accounts=size, months=4, seed=7,
             )  # fmt: skip
+            _probe(session)
         source = EventSource.from_settings(settings, store)
         made[size] = World(size, settings, engine, sessions, source)
     yield made
     for world in made.values():
         world.engine.dispose()
+
+
+def _probe(session: Session) -> None:
+    """One account with contacts, two contract lines (so ARR moved) and an owner."""
+    owner = session.scalars(select(User).where(User.role == Role.admin)).first()
+    assert owner is not None
+    account = accounts_service.create(
+        session=session, external_id=PROBE, name="Probe Inc", owner_id=owner.id, tier="mid_market"
+    )
+    add_contact(session, account, "Pat Probe", ContactRole.champion)
+    add_contact(session, account, "Sam Probe", ContactRole.user)
+    add_line(session, account, 12_000, date(2026, 5, 1), renewal=date(2027, 5, 1))
+    add_line(session, account, 6_000, date(2026, 9, 1), renewal=date(2027, 5, 1), product="Add-on")
+    billing_service.refresh_rollups(session=session, today=END, account_ids=[account.id])
 
 
 def _health(world: World) -> int:
@@ -150,7 +191,7 @@ def _account_page(world: World) -> int:
         admin = session.scalars(select(User).where(User.role == Role.admin)).first()
         assert admin is not None
         email = admin.email
-        account_id = session.scalars(select(Account.id).order_by(Account.arr.desc())).first()
+        account_id = session.scalars(select(Account.id).where(Account.external_id == PROBE)).one()
     app = create_app(world.settings, engine=world.engine, background=False)
     with TestClient(app) as client:
         page = client.get("/login")
