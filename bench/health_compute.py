@@ -102,7 +102,7 @@ def _boomerang_usage(data_dir: Path) -> dict[str, list[float | None]]:
         accounts = measures.population(session=session, as_of=END)
         with EventSource(EventStore(settings.events_dir)).open() as events:
             raw = measures.compute(
-                _usage_measures(), session=session, events=events, accounts=accounts
+                session=session, measures=_usage_measures(), events=events, accounts=accounts
             )
     return _listed(accounts.external_ids, raw)
 

@@ -332,7 +332,7 @@ def test_health_usage_measures_agree_on_every_engine(source: EventSource, sessio
         for kind in ("active_days", "active_users", "feature_depth", "usage_trend", "recency")
     ]
     with source.open() as events:
-        raw = measures.compute(wanted, session=session, events=events, accounts=accounts)
+        raw = measures.compute(session=session, measures=wanted, events=events, accounts=accounts)
     got = {k: [None if np.isnan(v) else round(float(v), 6) for v in raw[k]] for k in raw}
     # The window is the whole as-of day: (2026-06-01 00:00, 2026-07-01 00:00].
     assert got == {

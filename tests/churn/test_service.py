@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account
-from boomerang.churn import service
+from boomerang.churn import features, service
 from boomerang.churn.models import ChurnModel, ChurnPrediction
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
@@ -77,7 +77,7 @@ def test_churn_model_end_to_end(
     risky = top[0]
     frame_obs = service.FeatureBuilder(
         session=session,
-        card=service._card(session, None),
+        card=features.health_card(session=session, directory=None),
         currency="USD",
         today=END,
         horizon_days=90,

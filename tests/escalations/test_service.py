@@ -12,7 +12,7 @@ from boomerang.accounts.models import Account
 from boomerang.churn.models import ChurnModel, ChurnPrediction
 from boomerang.config import Settings
 from boomerang.errors import Conflict, Forbidden, Invalid
-from boomerang.escalations import policy, service
+from boomerang.escalations import notify, policy, service
 from boomerang.escalations.models import EscalationStatus, Level
 from boomerang.health.measures import Population, _open_escalations
 from boomerang.health.models import HealthScore, ScorecardVersion
@@ -79,13 +79,13 @@ def test_budgets_shrink_for_mission_critical_and_at_risk(session: Session) -> No
     calm, red, risky = (make_account(session, owner=csm) for _ in range(3))
     _red(session, red)
     _high_risk(session, risky)
-    assert not policy.risk(session, calm.id).at_risk
-    assert policy.risk(session, red.id).colour == "red"
-    assert policy.risk(session, risky.id).band == "high"
+    assert not policy.risk(session=session, account_id=calm.id).at_risk
+    assert policy.risk(session=session, account_id=red.id).colour == "red"
+    assert policy.risk(session=session, account_id=risky.id).band == "high"
 
     def hours(account: Account, critical: bool) -> float:
         e = service.open_escalation(
-            session,
+            session=session,
             account=account,
             problem="Sync is down",
             severity=2,
@@ -115,7 +115,7 @@ def test_tick_moves_up_once_and_brings_in_the_account_manager(session: Session) 
     )
     account = make_account(session, name="Initech", owner=csm)
     esc = service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Exports fail for every user",
         severity=1,
@@ -124,11 +124,11 @@ def test_tick_moves_up_once_and_brings_in_the_account_manager(session: Session) 
         now=NOW,
     )
     assert esc.level.value == "support" and esc.level_owner_id == support.id
-    assert service.tick(session, NOW + timedelta(hours=23)) == []
+    assert service.tick(session=session, now=NOW + timedelta(hours=23)) == []
 
     later = NOW + timedelta(hours=24)
-    assert [e.id for e in service.tick(session, later)] == [esc.id]
-    assert service.tick(session, later) == []  # exactly once
+    assert [e.id for e in service.tick(session=session, now=later)] == [esc.id]
+    assert service.tick(session=session, now=later) == []  # exactly once
     assert esc.level.value == "account_manager" and esc.level_owner_id == csm.id
     assert esc.due_at == later + timedelta(hours=48)
     tasks = session.scalars(
@@ -143,9 +143,9 @@ def test_tick_moves_up_once_and_brings_in_the_account_manager(session: Session) 
     assert {t.priority for t in am_tasks} == {Priority.urgent}
 
     top = later + timedelta(hours=48)
-    service.tick(session, top)
+    service.tick(session=session, now=top)
     assert esc.level is Level.executive and esc.level_owner_id == boss.id
-    service.tick(session, top + timedelta(hours=72))
+    service.tick(session=session, now=top + timedelta(hours=72))
     assert esc.level is Level.executive and esc.escalations == 3  # stays, re-notified
     people = {p.user_id for p in esc.person_links}
     assert {csm.id, support.id, boss.id} <= people
@@ -160,7 +160,7 @@ def test_open_at_account_manager_level_creates_the_two_tasks(session: Session) -
     csm, manager = make_user(session), make_user(session, Role.manager)
     account = make_account(session, owner=csm)
     esc = service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Invoices wrong",
         severity=3,
@@ -191,7 +191,7 @@ def test_status_update_and_resolve(session: Session, settings: Settings) -> None
     )
     with pytest.raises(Invalid, match="not a contact of Globex"):
         service.open_escalation(
-            session,
+            session=session,
             account=account,
             problem="x",
             severity=2,
@@ -200,14 +200,14 @@ def test_status_update_and_resolve(session: Session, settings: Settings) -> None
         )
     with pytest.raises(Invalid, match="severity"):
         service.open_escalation(
-            session, account=account, problem="x", severity=5, mission_critical=False
+            session=session, account=account, problem="x", severity=5, mission_critical=False
         )
     with pytest.raises(Invalid, match="problem"):
         service.open_escalation(
-            session, account=account, problem="  ", severity=2, mission_critical=False
+            session=session, account=account, problem="  ", severity=2, mission_critical=False
         )
     esc = service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Dashboards load in 40 seconds",
         severity=2,
@@ -216,9 +216,9 @@ def test_status_update_and_resolve(session: Session, settings: Settings) -> None
         contacts=[peter, gone],
         now=NOW,
     )
-    result = service.send_status_update(
-        session,
-        esc,
+    result = notify.send_status_update(
+        session=session,
+        escalation=esc,
         settings=settings,
         text="A fix ships tonight.",
         by=csm,
@@ -231,13 +231,19 @@ def test_status_update_and_resolve(session: Session, settings: Settings) -> None
     assert "A fix ships tonight." in message.text_body and "Hello Peter" in message.text_body
     assert esc.status_updates == 1
     with pytest.raises(Forbidden):
-        service.resolve(session, esc, resolution="x", by=viewer)
-    service.resolve(session, esc, resolution="Index added", by=csm, now=NOW + timedelta(hours=2))
+        service.resolve(session=session, escalation=esc, resolution="x", by=viewer)
+    service.resolve(
+        session=session,
+        escalation=esc,
+        resolution="Index added",
+        by=csm,
+        now=NOW + timedelta(hours=2),
+    )
     assert esc.status is EscalationStatus.resolved and esc.resolution == "Index added"
     with pytest.raises(Conflict):
-        service.resolve(session, esc, resolution="again", by=csm)
+        service.resolve(session=session, escalation=esc, resolution="again", by=csm)
     with pytest.raises(Conflict):
-        service.escalate(session, esc, reason="x", by=csm)
+        service.escalate(session=session, escalation=esc, reason="x", by=csm)
     subjects = _timeline(session, account)
     assert subjects[-2].startswith("Escalation status update sent")
     assert subjects[-1].startswith("Escalation resolved")
@@ -245,15 +251,15 @@ def test_status_update_and_resolve(session: Session, settings: Settings) -> None
         select(TimelineEntry.body).where(TimelineEntry.subject.like("Escalation status%"))
     ).one()
     assert "Not sent to Milton W: unsubscribed" in body
-    assert service.list_escalations(session, status="open") == []
-    assert [e.id for e in service.list_escalations(session, status="resolved")] == [esc.id]
+    assert service.list_escalations(session=session, status="open") == []
+    assert [e.id for e in service.list_escalations(session=session, status="resolved")] == [esc.id]
 
 
 def test_measure_counts_open_escalations(session: Session) -> None:
     a, b, c = (make_account(session) for _ in range(3))
     for account, severity, critical in ((a, 1, False), (a, 4, True), (b, 3, False)):
         service.open_escalation(
-            session,
+            session=session,
             account=account,
             problem="p",
             severity=severity,
@@ -261,10 +267,12 @@ def test_measure_counts_open_escalations(session: Session) -> None:
             now=NOW,
         )
     done = service.open_escalation(
-        session, account=c, problem="p", severity=1, mission_critical=False, now=NOW
+        session=session, account=c, problem="p", severity=1, mission_critical=False, now=NOW
     )
-    service.resolve(session, done, resolution="ok", by=None, now=NOW + timedelta(hours=1))
+    service.resolve(
+        session=session, escalation=done, resolution="ok", by=None, now=NOW + timedelta(hours=1)
+    )
     population = Population(as_of=NOW.date(), ids=[a.id, b.id, c.id], external_ids=["", "", ""])
-    assert _open_escalations(session, population).tolist() == [12.0, 2.0, 0.0]
+    assert _open_escalations(session=session, accounts=population).tolist() == [12.0, 2.0, 0.0]
     before = Population(as_of=NOW.date() - timedelta(days=1), ids=[a.id], external_ids=[""])
-    assert _open_escalations(session, before).tolist() == [0.0]
+    assert _open_escalations(session=session, accounts=before).tolist() == [0.0]

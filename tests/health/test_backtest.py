@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boomerang.health import backtest, scorecard, scoring
+from boomerang.health import scorecard, scoring, weights
 from tests.support import run_cli
 
 CARD = scorecard.default().scorecard
@@ -22,7 +22,7 @@ KEYS = [m.key for m in CARD.measures]
 def test_reweighted_card_scores_with_exactly_those_weights() -> None:
     wanted = np.linspace(1, 9, len(KEYS))
     wanted = wanted / wanted.sum()
-    variant = backtest.reweighted(CARD, wanted)
+    variant = weights.reweighted(CARD, wanted)
     raw = {k: np.array([0.5]) for k in KEYS}
     assert np.allclose(scoring.rollup(variant, raw).weights[0], wanted)
 
@@ -55,7 +55,7 @@ def _synthetic(signal: bool, seed: int = 0):  # type: ignore[no-untyped-def]
 
 
 def test_a_measure_that_foretells_churn_gets_the_weight() -> None:
-    sug = backtest._suggest(**_synthetic(signal=True))
+    sug = weights.suggest(**_synthetic(signal=True))
     assert sug is not None
     assert max(sug.fitted, key=lambda k: sug.fitted[k]) == "billing_overdue"
     assert sug.moved > 0 and sug.better
@@ -66,7 +66,7 @@ def test_a_measure_that_foretells_churn_gets_the_weight() -> None:
 
 
 def test_noise_leaves_the_weights_alone() -> None:
-    sug = backtest._suggest(**_synthetic(signal=False, seed=3))
+    sug = weights.suggest(**_synthetic(signal=False, seed=3))
     assert sug is not None
     assert sug.moved == 0 and not sug.better
     assert sug.suggested == sug.current

@@ -25,9 +25,9 @@ from boomerang.analytics.source import EventSource
 from boomerang.billing.models import Invoice
 from boomerang.errors import Conflict, Invalid
 from boomerang.events.store import EventStore
+from boomerang.flows.daily import DailyHealth
 from boomerang.health import measures, scorecard, service, vectors
 from boomerang.health.models import HealthMeasure, HealthScore, ScorecardVersion
-from boomerang.flows.daily import DailyHealth
 from boomerang.health.scorecard import Measure
 from boomerang.support.models import Ticket, TicketStatus
 from boomerang.surveys.models import SurveyKind, SurveyResponse
@@ -167,7 +167,7 @@ def test_every_measure_by_hand(
         for kind in EXPECTED_RAW
     ]
     with EventSource(event_store).open() as events:
-        raw = measures.compute(wanted, session=session, events=events, accounts=accounts)
+        raw = measures.compute(session=session, measures=wanted, events=events, accounts=accounts)
     for key, expected in EXPECTED_RAW.items():
         got = {
             ext: None if np.isnan(v) else round(float(v), 6)
@@ -296,7 +296,8 @@ def test_success_vectors_by_rules_with_changes_on_the_timeline(
     source = EventSource(event_store)
     loaded = scorecard.default()
     rules = vectors.parse(
-        """
+        session=session,
+        text="""
 rules:
   - vector: negative
     name: support is drowning
@@ -307,7 +308,6 @@ rules:
 otherwise: neutral
 """,
         origin="rules.yaml",
-        session=session,
     )
     first = service.compute(
         session=session, source=source, loaded=loaded, as_of=AS_OF, vector_rules=rules
@@ -319,9 +319,9 @@ otherwise: neutral
     assert (acme.vector, acme.vector_rule) == ("negative", "support is drowning")
 
     calmer = vectors.parse(
-        "rules:\n  - vector: positive\n    name: all\n    when: health >= 0\n",
-        origin="calmer.yaml",
         session=session,
+        text="rules:\n  - vector: positive\n    name: all\n    when: health >= 0\n",
+        origin="calmer.yaml",
     )
     service.compute(
         session=session, source=source, loaded=loaded, as_of=date(2026, 7, 7), vector_rules=calmer
@@ -343,15 +343,15 @@ otherwise: neutral
 def test_bad_vector_rules_are_refused(session: Session) -> None:
     with pytest.raises(Invalid, match=r"rules.yaml: rules\[0\].when: column 1: unknown field"):
         vectors.parse(
-            "rules:\n  - vector: negative\n    name: x\n    when: helth < 5\n",
-            origin="rules.yaml",
             session=session,
+            text="rules:\n  - vector: negative\n    name: x\n    when: helth < 5\n",
+            origin="rules.yaml",
         )
     with pytest.raises(Invalid, match=r"rules.yaml: rules.0.vector: Input should be"):
         vectors.parse(
-            "rules:\n  - vector: sideways\n    name: x\n    when: health < 5\n",
-            origin="rules.yaml",
             session=session,
+            text="rules:\n  - vector: sideways\n    name: x\n    when: health < 5\n",
+            origin="rules.yaml",
         )
     assert vectors.load(session=session).otherwise == "neutral"  # the shipped rules load
 
@@ -605,7 +605,9 @@ def test_custom_peer_and_manual_measures(
     session.flush()
     accounts = measures.population(session=session, as_of=AS_OF)
     with EventSource(event_store).open() as events:
-        raw = measures.compute(card.measures, session=session, events=events, accounts=accounts)
+        raw = measures.compute(
+            session=session, measures=card.measures, events=events, accounts=accounts
+        )
     got = {
         k: dict(
             zip(

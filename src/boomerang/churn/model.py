@@ -198,77 +198,9 @@ def fit(
     if len(np.unique(y)) < 2:
         raise Invalid("the training rows hold only one outcome: nothing to learn from")
     if kind == "logistic":
-        prep = ColumnTransformer(
-            [
-                (
-                    "num",
-                    Pipeline(
-                        [
-                            (
-                                "impute",
-                                SimpleImputer(
-                                    strategy="median", add_indicator=True, keep_empty_features=True
-                                ),
-                            ),
-                            ("scale", StandardScaler()),
-                        ]
-                    ),
-                    numeric,
-                ),
-                (
-                    "cat",
-                    Pipeline(
-                        [
-                            ("impute", SimpleImputer(strategy="constant", fill_value="(blank)")),
-                            (
-                                "onehot",
-                                OneHotEncoder(
-                                    handle_unknown="infrequent_if_exist",
-                                    min_frequency=max(5, int(0.005 * len(frame))),
-                                    sparse_output=False,
-                                ),
-                            ),
-                        ]
-                    ),
-                    categorical,
-                ),
-            ],
-            verbose_feature_names_out=False,
-        )
-        model: Any = LogisticRegression(C=0.5, max_iter=2000)
+        prep, model = _logistic(numeric, categorical, rows=len(frame))
     else:
-        prep = ColumnTransformer(
-            [
-                ("num", "passthrough", numeric),
-                (
-                    "cat",
-                    Pipeline(
-                        [
-                            ("impute", SimpleImputer(strategy="constant", fill_value="(blank)")),
-                            (
-                                "ordinal",
-                                OrdinalEncoder(
-                                    handle_unknown="use_encoded_value",
-                                    unknown_value=-1,
-                                    encoded_missing_value=-1,
-                                ),
-                            ),
-                        ]
-                    ),
-                    categorical,
-                ),
-            ],
-            verbose_feature_names_out=False,
-        )
-        model = HistGradientBoostingClassifier(
-            learning_rate=0.05,
-            max_iter=300,
-            max_leaf_nodes=15,
-            l2_regularization=1.0,
-            categorical_features=[False] * len(numeric) + [True] * len(categorical),
-            early_stopping=True,
-            random_state=seed,
-        )
+        prep, model = _boosted(numeric, categorical, seed=seed)
     pipeline = Pipeline([("prep", prep), ("model", model)])
     pipeline.fit(frame[numeric + categorical], y)
     risk = RiskModel(kind=kind, pipeline=pipeline, numeric=numeric, categorical=categorical)
@@ -277,6 +209,91 @@ def fit(
         risk.encoded_mean = encoded.mean(axis=0)
         risk.groups = _groups(prep, numeric, categorical)
     return risk
+
+
+def _logistic(
+    numeric: list[str], categorical: list[str], *, rows: int
+) -> tuple[ColumnTransformer, Any]:
+    """Numbers imputed with the median (with a "was blank" indicator) and standardised,
+    categories one-hot (those under 0.5 % of ``rows``, at least 5, pooled); an
+    L2-regularised logistic regression."""
+    prep = ColumnTransformer(
+        [
+            (
+                "num",
+                Pipeline(
+                    [
+                        (
+                            "impute",
+                            SimpleImputer(
+                                strategy="median", add_indicator=True, keep_empty_features=True
+                            ),
+                        ),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="constant", fill_value="(blank)")),
+                        (
+                            "onehot",
+                            OneHotEncoder(
+                                handle_unknown="infrequent_if_exist",
+                                min_frequency=max(5, int(0.005 * rows)),
+                                sparse_output=False,
+                            ),
+                        ),
+                    ]
+                ),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    return prep, LogisticRegression(C=0.5, max_iter=2000)
+
+
+def _boosted(
+    numeric: list[str], categorical: list[str], *, seed: int
+) -> tuple[ColumnTransformer, Any]:
+    """Numbers as they are, categories as ordinals; histogram gradient boosting."""
+    prep = ColumnTransformer(
+        [
+            ("num", "passthrough", numeric),
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="constant", fill_value="(blank)")),
+                        (
+                            "ordinal",
+                            OrdinalEncoder(
+                                handle_unknown="use_encoded_value",
+                                unknown_value=-1,
+                                encoded_missing_value=-1,
+                            ),
+                        ),
+                    ]
+                ),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    model = HistGradientBoostingClassifier(
+        learning_rate=0.05,
+        max_iter=300,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        categorical_features=[False] * len(numeric) + [True] * len(categorical),
+        early_stopping=True,
+        random_state=seed,
+    )
+    return prep, model
 
 
 def _groups(prep: ColumnTransformer, numeric: list[str], categorical: list[str]) -> list[str]:

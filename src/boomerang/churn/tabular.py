@@ -84,16 +84,7 @@ def evaluate(
     positive: str | None = None,
 ) -> Evaluation:
     """Train on a stratified random split and score the held-out rows."""
-    if target not in frame.columns:
-        raise Invalid(
-            f"--target {target!r} is not a column; columns: {', '.join(map(str, frame.columns))}"
-        )
-    if id_column is not None and id_column not in frame.columns:
-        raise Invalid(
-            f"--id {id_column!r} is not a column; columns: {', '.join(map(str, frame.columns))}"
-        )
-    if not 0.05 <= test_size <= 0.9:
-        raise Invalid(f"--test-size must be between 0.05 and 0.9, got {test_size}")
+    _check(frame, target=target, id_column=id_column, test_size=test_size)
     labels = churn_model.target_labels(frame[target], name=target, positive=positive)
     keep = labels.notna()
     skipped = int((~keep).sum())
@@ -118,14 +109,7 @@ def evaluate(
     )
     held = prepared.frame.iloc[test]
     probability = fitted.probability(held)
-    drivers: list[dict[str, Any]] = []
-    if kind == "logistic":
-        _, parts = fitted.contributions(held)
-        spread = np.abs(parts).mean(axis=0)
-        for i in np.argsort(-spread)[:10].tolist():
-            drivers.append(
-                {"feature": fitted.features[i], "mean_abs_log_odds": round(float(spread[i]), 4)}
-            )
+    drivers = _top_drivers(fitted, held) if kind == "logistic" else []
     return Evaluation(
         model=kind,
         target=target,
@@ -141,3 +125,27 @@ def evaluate(
         skipped_rows=skipped,
         top_drivers=drivers,
     )
+
+
+def _check(frame: pd.DataFrame, *, target: str, id_column: str | None, test_size: float) -> None:
+    """Invalid when the target or id column is not in ``frame`` or the test size is off."""
+    if target not in frame.columns:
+        raise Invalid(
+            f"--target {target!r} is not a column; columns: {', '.join(map(str, frame.columns))}"
+        )
+    if id_column is not None and id_column not in frame.columns:
+        raise Invalid(
+            f"--id {id_column!r} is not a column; columns: {', '.join(map(str, frame.columns))}"
+        )
+    if not 0.05 <= test_size <= 0.9:
+        raise Invalid(f"--test-size must be between 0.05 and 0.9, got {test_size}")
+
+
+def _top_drivers(fitted: churn_model.RiskModel, held: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ten input columns that move the held-out rows' log-odds the most, on average."""
+    _, parts = fitted.contributions(held)
+    spread = np.abs(parts).mean(axis=0)
+    return [
+        {"feature": fitted.features[i], "mean_abs_log_odds": round(float(spread[i]), 4)}
+        for i in np.argsort(-spread)[:10].tolist()
+    ]

@@ -64,7 +64,7 @@ class Risk:
         return self.colour == RED or self.band == HIGH_RISK_BAND
 
 
-def risk(session: Session, account_id: str) -> Risk:
+def risk(*, session: Session, account_id: str) -> Risk:
     """Latest health colour (scorecard ``default``) and churn band, in one query."""
     colour = (
         select(HealthScore.colour)
@@ -105,9 +105,9 @@ def _first(session: Session, *conditions: object) -> User | None:
 
 
 def owner_for(
+    *,
     session: Session,
     level: Level,
-    *,
     account: Account,
     opened_by: User | None = None,
     current: User | None = None,
@@ -118,12 +118,12 @@ def owner_for(
             return (
                 _first(session, User.team == SUPPORT_TEAM, User.role != Role.viewer)
                 or opened_by
-                or _owner(session, account)
+                or _owner(session=session, account=account)
             )
         case Level.account_manager:
-            return _owner(session, account) or current
+            return _owner(session=session, account=account) or current
         case Level.executive:
-            owner = _owner(session, account)
+            owner = _owner(session=session, account=account)
             if owner is not None and owner.team:
                 manager = _first(session, User.role == Role.manager, User.team == owner.team)
                 if manager is not None:
@@ -136,5 +136,5 @@ def owner_for(
     raise AssertionError(f"unknown level {level}")  # pragma: no cover
 
 
-def _owner(session: Session, account: Account) -> User | None:
+def _owner(*, session: Session, account: Account) -> User | None:
     return session.get(User, account.owner_id) if account.owner_id else None

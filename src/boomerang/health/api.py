@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import NotFound
-from boomerang.health import backtest, editor, service
+from boomerang.health import backtest, editor, explanations, overrides, service
 from boomerang.health.schemas import HealthOut, OverrideIn, OverrideOut
 from boomerang.web.deps import APIUser, SessionDep, require_writer
 
@@ -26,7 +26,7 @@ def account_health(
 ) -> HealthOut:
     """The account's score, colour, scorecard version, every measure, trend and history."""
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    explained = service.explain(
+    explained = explanations.explain(
         session=session, account=account, scorecard_name=scorecard, as_of=as_of
     )
     if explained is None:
@@ -38,7 +38,7 @@ def account_health(
 def list_overrides(ref: str, session: SessionDep, user: APIUser) -> list[OverrideOut]:
     """Every override of the account, newest first (revoked and expired ones included)."""
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    return [OverrideOut.of(o) for o in service.list_overrides(session=session, account=account)]
+    return [OverrideOut.of(o) for o in overrides.list_overrides(session=session, account=account)]
 
 
 @router.post("/{ref}/health/overrides", response_model=OverrideOut, status_code=201)
@@ -49,7 +49,7 @@ def create_override(
     snapshot is recomputed at once."""
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    made = service.create_override(
+    made = overrides.create_override(
         session=session,
         account=account,
         score=body.score,
@@ -71,8 +71,8 @@ def revoke_override(
     """End an override now; the latest snapshot is recomputed without it."""
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    target = service.get_override(session=session, account=account, override_id=override_id)
-    service.revoke_override(session=session, override=target, by=user)
+    target = overrides.get_override(session=session, account=account, override_id=override_id)
+    overrides.revoke_override(session=session, override=target, by=user)
     service.recompute_account(
         session=session, source=request.app.state.event_source, account=account
     )

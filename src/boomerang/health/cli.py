@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from boomerang.cli_support import console, domain_app, friendly_errors, runtime
 from boomerang.errors import NotFound
+
+if TYPE_CHECKING:
+    from boomerang.health.backtest import Report
+    from boomerang.health.explanations import Explanation
+    from boomerang.health.service import SetResult
+    from boomerang.health.weights import Suggestion
 
 # The services, the models, the schemas and Rich are imported by the commands that use them,
 # so that `boomerang health --help` starts without SQLAlchemy, pydantic or Rich.
@@ -45,26 +51,17 @@ def compute(
     from boomerang.health import editor, scorecard, service, vectors
 
     runtime.require_schema()
-    loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
+    loaded = scorecard.load_file(scorecard_file) if scorecard_file else None
     day = as_of.date() if as_of else datetime.now(UTC).date()
     with runtime.transaction() as session:
         rules = vectors.load(session=session, path=vectors_file)
-        if scorecard_file is not None:
-            primary = loaded.scorecard.primary
-            one = service.compute(
+        if loaded is not None:
+            result = service.compute_with(
                 session=session,
                 source=runtime.event_source,
                 loaded=loaded,
                 as_of=day,
-                vector_rules=rules if primary else None,
-                track=service.PRIMARY if primary else None,
-            )
-            result = service.SetResult(
-                as_of=one.as_of,
-                accounts=one.accounts,
-                by_scorecard={one.scorecard: one.accounts},
-                colours=one.colours,
-                vectors=one.vectors,
+                vector_rules=rules,
             )
         else:
             result = service.compute_set(
@@ -76,6 +73,10 @@ def compute(
                 as_of=day,
                 vector_rules=rules,
             )
+    _print_computed(result, as_json=as_json)
+
+
+def _print_computed(result: SetResult, *, as_json: bool) -> None:
     if as_json:
         print(
             json.dumps(
@@ -117,8 +118,6 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """An account's score, measure by measure: raw value, score, weight, contribution."""
-    from rich.table import Table
-
     from boomerang.accounts import service as accounts_service
     from boomerang.health import service
     from boomerang.health.schemas import HealthOut
@@ -140,6 +139,12 @@ def show(
     if as_json:
         print(HealthOut.of(explained).model_dump_json())
         return
+    _print_explanation(name, explained)
+
+
+def _print_explanation(name: str, explained: Explanation) -> None:
+    from rich.table import Table
+
     score = "-" if explained.score is None else f"{explained.score:.0f}"
     vector = (
         f", vector {explained.vector}"
@@ -205,8 +210,6 @@ def backtest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute the scorecard on past days and report how well it foretold churn."""
-    from rich.table import Table
-
     from boomerang.health import backtest, scorecard
 
     runtime.require_schema()
@@ -223,6 +226,12 @@ def backtest_command(
     if as_json:
         print(json.dumps(backtest.as_dict(report)))
         return
+    _print_report(report)
+
+
+def _print_report(report: Report) -> None:
+    from rich.table import Table
+
     console.print(
         f"scorecard {report.scorecard}: {report.observations:,} account-days on "
         f"{len(report.days)} days from {report.days[0]} to {report.days[-1]}, "
@@ -257,39 +266,44 @@ def backtest_command(
             "-" if s.auc is None else f"{s.auc:.3f}",
         )
     console.print(seg)
-    sug = report.suggestion
-    if sug is None:
+    if report.suggestion is None:
         console.print("no weight suggestion: too few churners or days to fit and test one")
     else:
-        weights = Table("measure", "current weight", "fitted weight", "suggested weight")
-        for key, current in sug.current.items():
-            fitted = sug.fitted.get(key)
-            weights.add_row(
-                key,
-                f"{current:.0%}",
-                "-" if fitted is None else f"{fitted:.0%}",
-                f"{sug.suggested[key]:.0%}",
-            )
-        console.print(weights)
-        if sug.moved == 0:
-            verdict = (
-                "the fit did not beat the current weights on the validation days: "
-                "the suggestion is to keep them"
-            )
-        else:
-            verdict = f"moving {sug.moved:.0%} of the way toward the fit " + (
-                "is better" if sug.better else "is not better here: keep the current weights"
-            )
-        console.print(
-            f"fitted on {sug.train_days[0]}..{sug.train_days[-1]}, tested on "
-            f"{sug.test_days[0]}..{sug.test_days[-1]}: ROC-AUC current "
-            f"{sug.auc_current_test}, fitted {sug.auc_fitted_test}, suggested "
-            f"{sug.auc_suggested_test}; {verdict}. Nothing is changed: edit the scorecard "
-            "to adopt new weights.",
-            highlight=False,
-        )
+        _print_suggestion(report.suggestion)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
+
+
+def _print_suggestion(sug: Suggestion) -> None:
+    from rich.table import Table
+
+    weights = Table("measure", "current weight", "fitted weight", "suggested weight")
+    for key, current in sug.current.items():
+        fitted = sug.fitted.get(key)
+        weights.add_row(
+            key,
+            f"{current:.0%}",
+            "-" if fitted is None else f"{fitted:.0%}",
+            f"{sug.suggested[key]:.0%}",
+        )
+    console.print(weights)
+    if sug.moved == 0:
+        verdict = (
+            "the fit did not beat the current weights on the validation days: "
+            "the suggestion is to keep them"
+        )
+    else:
+        verdict = f"moving {sug.moved:.0%} of the way toward the fit " + (
+            "is better" if sug.better else "is not better here: keep the current weights"
+        )
+    console.print(
+        f"fitted on {sug.train_days[0]}..{sug.train_days[-1]}, tested on "
+        f"{sug.test_days[0]}..{sug.test_days[-1]}: ROC-AUC current "
+        f"{sug.auc_current_test}, fitted {sug.auc_fitted_test}, suggested "
+        f"{sug.auc_suggested_test}; {verdict}. Nothing is changed: edit the scorecard "
+        "to adopt new weights.",
+        highlight=False,
+    )
 
 
 @app.command("override")
@@ -307,7 +321,7 @@ def override_command(
     """Override an account's health score (or one measure's) until it expires; the
     account's latest snapshot is recomputed at once."""
     from boomerang.accounts import service as accounts_service
-    from boomerang.health import service
+    from boomerang.health import overrides, service
     from boomerang.users import service as users_service
 
     runtime.require_schema()
@@ -316,7 +330,7 @@ def override_command(
         author = users_service.get_by_email(session=session, email=by)
         if author is None:
             raise NotFound(f"no staff user with email {by!r}")
-        made = service.create_override(
+        made = overrides.create_override(
             session=session,
             account=acc,
             score=score,
@@ -344,7 +358,7 @@ def revoke_override_command(
 ) -> None:
     """End an override now; the account's latest snapshot is recomputed without it."""
     from boomerang.accounts import service as accounts_service
-    from boomerang.health import service
+    from boomerang.health import overrides, service
     from boomerang.users import service as users_service
 
     runtime.require_schema()
@@ -353,7 +367,7 @@ def revoke_override_command(
         user = users_service.get_by_email(session=session, email=by)
         if user is None:
             raise NotFound(f"no staff user with email {by!r}")
-        target = service.get_override(session=session, account=acc, override_id=override_id)
-        service.revoke_override(session=session, override=target, by=user)
+        target = overrides.get_override(session=session, account=acc, override_id=override_id)
+        overrides.revoke_override(session=session, override=target, by=user)
         service.recompute_account(session=session, source=runtime.event_source, account=acc)
     console.print(f"override {override_id} revoked", highlight=False)

@@ -94,7 +94,7 @@ def preview(
         accounts = measures.population(session=session, as_of=day, account_ids=ids)
     with source.open() as events:
         raw = measures.compute(
-            loaded.scorecard.measures, session=session, events=events, accounts=accounts
+            session=session, measures=loaded.scorecard.measures, events=events, accounts=accounts
         )
     totals = scoring.rollup(loaded.scorecard, raw).total
     new = [loaded.scorecard.colours.of(None if np.isnan(t) else float(t)) for t in totals]

@@ -28,7 +28,8 @@ from boomerang.analytics.source import Events
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
 from boomerang.escalations.models import Escalation, EscalationStatus
 from boomerang.health.scorecard import Measure, MeasureKind
-from boomerang.support.models import Ticket, TicketStatus
+from boomerang.support.models import Ticket
+from boomerang.support.queries import open_tickets
 from boomerang.surveys.models import SCALES as SURVEY_SCALES
 from boomerang.surveys.models import SurveyKind, SurveyResponse
 from boomerang.timeline.models import EntryKind, TimelineEntry
@@ -77,12 +78,12 @@ def population(
 
 
 def compute(
-    measures: list[Measure], *, session: Session, events: Events, accounts: Population
+    *, session: Session, measures: list[Measure], events: Events, accounts: Population
 ) -> dict[str, FloatArray]:
     """Every measure's raw value for every account of ``accounts`` (peer percentiles last:
     they rank other measures among all live accounts)."""
     raw = {
-        m.key: _compute_one(m, session=session, events=events, accounts=accounts)
+        m.key: _compute_one(session=session, measure=m, events=events, accounts=accounts)
         for m in measures
         if m.kind is not MeasureKind.peer_percentile
     }
@@ -91,17 +92,17 @@ def compute(
         if m.kind is MeasureKind.peer_percentile:
             assert m.of is not None  # checked when the scorecard loads
             raw[m.key] = _peer_percentile(
-                by_key[m.of], m.peers, session=session, events=events, accounts=accounts
+                session=session, base=by_key[m.of], peers=m.peers, events=events, accounts=accounts
             )
     return {m.key: raw[m.key] for m in measures}
 
 
 def _peer_percentile(
-    base: Measure, peers: str, *, session: Session, events: Events, accounts: Population
+    *, session: Session, base: Measure, peers: str, events: Events, accounts: Population
 ) -> FloatArray:
     """Percentile (0-100, ties averaged) of ``base`` among live accounts of the same group."""
     everyone = population(session=session, as_of=accounts.as_of)
-    values = _compute_one(base, session=session, events=events, accounts=everyone)
+    values = _compute_one(session=session, measure=base, events=events, accounts=everyone)
     column = None if peers == "all" else getattr(Account, peers)
     groups: dict[str, str | None] = (
         dict(session.connection().execute(select(Account.id, column)).all())
@@ -123,11 +124,11 @@ def _peer_percentile(
 
 
 def _compute_one(
-    m: Measure, *, session: Session, events: Events, accounts: Population
+    *, session: Session, measure: Measure, events: Events, accounts: Population
 ) -> FloatArray:
     end = accounts.end
-    window = timedelta(days=m.window_days)
-    match m.kind:
+    window = timedelta(days=measure.window_days)
+    match measure.kind:
         case MeasureKind.active_days:
             t = events.between(end - window, end)
             expr = t.group_by("account_id").aggregate(raw=t.timestamp.date().nunique())
@@ -138,83 +139,112 @@ def _compute_one(
                 accounts, t.group_by("account_id").aggregate(raw=t.user_id.nunique())
             )
         case MeasureKind.adoption_breadth:
-            t = events.between(end - window, end)
-            users = _by_external(
-                accounts, t.group_by("account_id").aggregate(raw=t.user_id.nunique())
+            return _adoption_breadth(
+                session=session, events=events, accounts=accounts, window=window
             )
-            seats = _seats(session, accounts)
-            users = np.where(np.isnan(users), 0.0, users)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(seats > 0, users / seats, np.nan)
         case MeasureKind.feature_depth:
             t = events.between(end - window, end)
-            used = t.filter(t.event.isin(m.features))
+            used = t.filter(t.event.isin(measure.features))
             expr = used.group_by("account_id").aggregate(raw=used.event.nunique())
-            return _by_external(accounts, expr) / len(set(m.features))
+            return _by_external(accounts, expr) / len(set(measure.features))
         case MeasureKind.usage_trend:
-            t = events.between(end - 2 * window, end)
-            recent = t.timestamp > (end - window)
-            expr = t.group_by("account_id").aggregate(
-                # ifelse, not a cast: PostgreSQL cannot cast boolean to bigint.
-                cur=ibis.ifelse(recent, 1, 0).sum(),
-                prev=ibis.ifelse(recent, 0, 1).sum(),
-            )
-            cur, prev = _by_external_columns(accounts, expr, ["cur", "prev"])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(prev > 0, np.nan_to_num(cur) / prev, np.nan)
+            return _usage_trend(events=events, accounts=accounts, window=window)
         case MeasureKind.recency:
             t = events.between(end - timedelta(days=RECENCY_LOOKBACK_DAYS), end)
             expr = t.group_by("account_id").aggregate(raw=t.timestamp.max())
             return _by_external_days(accounts, expr, end)
         case MeasureKind.support_burden:
-            return _support_burden(session, accounts)
+            return _support_burden(session=session, accounts=accounts)
         case MeasureKind.billing_overdue:
-            return _billing_overdue(session, accounts)
+            return _billing_overdue(session=session, accounts=accounts)
         case MeasureKind.engagement:
-            stmt = (
-                select(TimelineEntry.account_id, func.max(TimelineEntry.occurred_at))
-                .where(TimelineEntry.kind.in_(TOUCH_KINDS), TimelineEntry.occurred_at < end)
-                .group_by(TimelineEntry.account_id)
-            )
-            last = {a: _aware(t) for a, t in session.connection().execute(stmt).all()}
-            return _days_since(end, [last.get(i) for i in accounts.ids])
+            return _engagement(session=session, accounts=accounts)
         case MeasureKind.relationship:
-            roles = (
-                select(Contact.account_id, func.count(func.distinct(ContactRoleLink.role)))
-                .join(ContactRoleLink, ContactRoleLink.contact_id == Contact.id)
-                .where(
-                    Contact.active.is_(True),
-                    ContactRoleLink.role.in_([ContactRole.champion, ContactRole.sponsor]),
-                )
-                .group_by(Contact.account_id)
-            )
-            counts = {a: int(n) for a, n in session.connection().execute(roles).all()}
-            return np.array([float(counts.get(i, 0)) for i in accounts.ids])
+            return _relationship(session=session, accounts=accounts)
         case MeasureKind.event_count:
             t = events.between(end - window, end)
-            hits = t.filter(t.event.isin(m.events))
+            hits = t.filter(t.event.isin(measure.events))
             counted = _by_external(
                 accounts, hits.group_by("account_id").aggregate(raw=hits.count())
             )
             return np.nan_to_num(counted)  # none of those events: a count of zero
         case MeasureKind.attribute:
-            assert m.attribute is not None
-            query = select(Account.id, Account.attributes)
-            if len(accounts) <= 500:  # a few accounts (one recomputed): fetch just those
-                query = query.where(Account.id.in_(accounts.ids))
-            stored: dict[str, dict[str, object] | None] = {
-                a: attrs for a, attrs in session.connection().execute(query).all()
-            }
-            return np.array([_number((stored.get(i) or {}).get(m.attribute)) for i in accounts.ids])
+            return _attribute(session=session, measure=measure, accounts=accounts)
         case MeasureKind.manual:
             return np.full(len(accounts), np.nan)  # a CSM's override gives the score
         case MeasureKind.survey_sentiment:
-            return _survey_sentiment(m, session, accounts)
+            return _survey_sentiment(session=session, measure=measure, accounts=accounts)
         case MeasureKind.open_escalations:
-            return _open_escalations(session, accounts)
+            return _open_escalations(session=session, accounts=accounts)
         case MeasureKind.plan_progress:
-            return _plan_progress(session, accounts)
-    raise AssertionError(f"unhandled measure kind {m.kind}")  # pragma: no cover
+            return _plan_progress(session=session, accounts=accounts)
+    raise AssertionError(f"unhandled measure kind {measure.kind}")  # pragma: no cover
+
+
+def _adoption_breadth(
+    *, session: Session, events: Events, accounts: Population, window: timedelta
+) -> FloatArray:
+    """Active users in the window per licensed seat (NaN without seats)."""
+    end = accounts.end
+    t = events.between(end - window, end)
+    users = _by_external(accounts, t.group_by("account_id").aggregate(raw=t.user_id.nunique()))
+    seats = _seats(session=session, accounts=accounts)
+    users = np.where(np.isnan(users), 0.0, users)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(seats > 0, users / seats, np.nan)
+
+
+def _usage_trend(*, events: Events, accounts: Population, window: timedelta) -> FloatArray:
+    """Events in the window over events in the window before (NaN without any before)."""
+    end = accounts.end
+    t = events.between(end - 2 * window, end)
+    recent = t.timestamp > (end - window)
+    expr = t.group_by("account_id").aggregate(
+        # ifelse, not a cast: PostgreSQL cannot cast boolean to bigint.
+        cur=ibis.ifelse(recent, 1, 0).sum(),
+        prev=ibis.ifelse(recent, 0, 1).sum(),
+    )
+    cur, prev = _by_external_columns(accounts, expr, ["cur", "prev"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(prev > 0, np.nan_to_num(cur) / prev, np.nan)
+
+
+def _engagement(*, session: Session, accounts: Population) -> FloatArray:
+    """Days since the last CSM touch (call, meeting, email, note) on the timeline."""
+    stmt = (
+        select(TimelineEntry.account_id, func.max(TimelineEntry.occurred_at))
+        .where(TimelineEntry.kind.in_(TOUCH_KINDS), TimelineEntry.occurred_at < accounts.end)
+        .group_by(TimelineEntry.account_id)
+    )
+    last = {a: _aware(t) for a, t in session.connection().execute(stmt).all()}
+    return _days_since(accounts.end, [last.get(i) for i in accounts.ids])
+
+
+def _relationship(*, session: Session, accounts: Population) -> FloatArray:
+    """How many of the roles champion and sponsor active contacts hold (0, 1, 2)."""
+    roles = (
+        select(Contact.account_id, func.count(func.distinct(ContactRoleLink.role)))
+        .join(ContactRoleLink, ContactRoleLink.contact_id == Contact.id)
+        .where(
+            Contact.active.is_(True),
+            ContactRoleLink.role.in_([ContactRole.champion, ContactRole.sponsor]),
+        )
+        .group_by(Contact.account_id)
+    )
+    counts = {a: int(n) for a, n in session.connection().execute(roles).all()}
+    return np.array([float(counts.get(i, 0)) for i in accounts.ids])
+
+
+def _attribute(*, session: Session, measure: Measure, accounts: Population) -> FloatArray:
+    """The account's custom attribute ``measure.attribute`` as a number."""
+    assert measure.attribute is not None
+    query = select(Account.id, Account.attributes)
+    if len(accounts) <= 500:  # a few accounts (one recomputed): fetch just those
+        query = query.where(Account.id.in_(accounts.ids))
+    stored: dict[str, dict[str, object] | None] = {
+        a: attrs for a, attrs in session.connection().execute(query).all()
+    }
+    return np.array([_number((stored.get(i) or {}).get(measure.attribute)) for i in accounts.ids])
 
 
 def _by_external(accounts: Population, expr: ir.Table) -> FloatArray:
@@ -260,7 +290,7 @@ def _days_since(end: datetime, times: list[datetime | None]) -> FloatArray:
     return np.array([np.nan if t is None else float((last_day - t.date()).days) for t in times])
 
 
-def _seats(session: Session, accounts: Population) -> FloatArray:
+def _seats(*, session: Session, accounts: Population) -> FloatArray:
     as_of = accounts.as_of
     stmt = (
         select(Subscription.account_id, func.sum(Subscription.seats))
@@ -279,25 +309,17 @@ def _seats(session: Session, accounts: Population) -> FloatArray:
     return np.array([seats.get(i, 0.0) for i in accounts.ids])
 
 
-def _support_burden(session: Session, accounts: Population) -> FloatArray:
-    end = accounts.end
+def _support_burden(*, session: Session, accounts: Population) -> FloatArray:
+    """Tickets open at the end of the day, each weighted by its severity
+    (:data:`SEVERITY_WEIGHTS`)."""
     weight = case(*((Ticket.severity == s, w) for s, w in SEVERITY_WEIGHTS.items()), else_=1.0)
-    open_then = and_(
-        Ticket.opened_at < end,
-        or_(
-            Ticket.solved_at >= end,
-            and_(
-                Ticket.solved_at.is_(None),
-                Ticket.status.not_in([TicketStatus.solved, TicketStatus.closed]),
-            ),
-        ),
-    )
+    open_then = open_tickets(accounts.end)
     stmt = select(Ticket.account_id, func.sum(weight)).where(open_then).group_by(Ticket.account_id)
     burden = {a: float(n) for a, n in session.connection().execute(stmt).all()}
     return np.array([burden.get(i, 0.0) for i in accounts.ids])
 
 
-def _open_escalations(session: Session, accounts: Population) -> FloatArray:
+def _open_escalations(*, session: Session, accounts: Population) -> FloatArray:
     """Escalations open at the end of the day, each weighted like a ticket of its severity
     (:data:`SEVERITY_WEIGHTS`), a mission-critical one counting double."""
     end = accounts.end
@@ -320,7 +342,7 @@ def _open_escalations(session: Session, accounts: Population) -> FloatArray:
     return np.array([weighed.get(i, 0.0) for i in accounts.ids])
 
 
-def _plan_progress(session: Session, accounts: Population) -> FloatArray:
+def _plan_progress(*, session: Session, accounts: Population) -> FloatArray:
     """0-100: milestones met and KPIs on track in the account's active success plan as of
     the day (NaN without one: the scorecard's missing-data policy decides)."""
     from boomerang.success.service import progress_by_account
@@ -330,7 +352,7 @@ def _plan_progress(session: Session, accounts: Population) -> FloatArray:
     return np.array([progress.get(i, np.nan) for i in accounts.ids])
 
 
-def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
+def _billing_overdue(*, session: Session, accounts: Population) -> FloatArray:
     as_of = accounts.as_of
     stmt = (
         select(Invoice.account_id, func.min(Invoice.due_on))
@@ -341,12 +363,12 @@ def _billing_overdue(session: Session, accounts: Population) -> FloatArray:
     return np.array([float((as_of - oldest[i]).days) if i in oldest else 0.0 for i in accounts.ids])
 
 
-def _survey_sentiment(m: Measure, session: Session, accounts: Population) -> FloatArray:
+def _survey_sentiment(*, session: Session, measure: Measure, accounts: Population) -> FloatArray:
     """The latest answer before the end of the day, pulled toward ``neutral`` by half every
     ``half_life_days``: an old promoter counts for less than a recent one."""
-    kind = SurveyKind(m.survey)
+    kind = SurveyKind(measure.survey)
     low, high = SURVEY_SCALES[kind]
-    neutral = m.neutral if m.neutral is not None else (low + high) / 2
+    neutral = measure.neutral if measure.neutral is not None else (low + high) / 2
     end = accounts.end
     latest: dict[str, tuple[datetime, int]] = {}
     for account_id, answered, score in session.connection().execute(
@@ -360,7 +382,7 @@ def _survey_sentiment(m: Measure, session: Session, accounts: Population) -> Flo
         if account_id in latest:
             answered, score = latest[account_id]
             age = (end - answered).total_seconds() / 86400
-            out[i] = neutral + (score - neutral) * 0.5 ** (age / m.half_life_days)
+            out[i] = neutral + (score - neutral) * 0.5 ** (age / measure.half_life_days)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -63,11 +64,34 @@ def portfolio(
             HealthScore.scorecard == scorecard, HealthScore.as_of <= latest - timedelta(days=7)
         )
     )
-    before = aliased(HealthScore)
+    scoped = _scope(scorecard=scorecard, day=latest, owner_id=owner_id, segment_id=segment_id)
+    matrix, colours = _matrix(session=session, scoped=scoped)
+    moved, worst = _lines(
+        session=session, scoped=scoped, scorecard=scorecard, week_before=week_before
+    )
+    return Portfolio(
+        as_of=latest,
+        week_before=week_before,
+        total=sum(colours.values()),
+        matrix=matrix,
+        colours=colours,
+        histogram=_histogram(session=session, scoped=scoped),
+        moved_to_red=moved,
+        worst=worst,
+    )
+
+
+Scoped = Callable[[Any], Any]
+"""Restricts a statement over :class:`HealthScore` to the portfolio's snapshots."""
+
+
+def _scope(*, scorecard: str, day: date, owner_id: str | None, segment_id: str | None) -> Scoped:
+    """The snapshots of ``day`` on ``scorecard``, of one owner's or one segment's accounts
+    when given (joined with :class:`Account`)."""
 
     def scoped(stmt: Any) -> Any:
         stmt = stmt.join(Account, Account.id == HealthScore.account_id).where(
-            HealthScore.scorecard == scorecard, HealthScore.as_of == latest
+            HealthScore.scorecard == scorecard, HealthScore.as_of == day
         )
         if owner_id:
             stmt = stmt.where(Account.owner_id == owner_id)
@@ -80,6 +104,13 @@ def portfolio(
             )
         return stmt
 
+    return scoped
+
+
+def _matrix(
+    *, session: Session, scoped: Scoped
+) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """Accounts by (colour, vector) and by colour."""
     matrix: dict[tuple[str, str], int] = {}
     colours: dict[str, int] = {}
     for colour, vector, n in session.execute(
@@ -92,13 +123,26 @@ def portfolio(
         key = (str(colour), str(vector or "neutral"))
         matrix[key] = matrix.get(key, 0) + int(n)
         colours[str(colour)] = colours.get(str(colour), 0) + int(n)
+    return matrix, colours
+
+
+def _histogram(*, session: Session, scoped: Scoped) -> list[int]:
+    """Accounts by band of ten points of score (0-10, ..., 90-100)."""
     band = case(*((HealthScore.score < 10 * (i + 1), i) for i in range(9)), else_=9).label("band")
     histogram = [0] * 10
     for b, n in session.execute(
         scoped(select(band, func.count()).where(HealthScore.score.is_not(None)).group_by(band))
     ):
         histogram[int(b)] = int(n)
+    return histogram
 
+
+def _lines(
+    *, session: Session, scoped: Scoped, scorecard: str, week_before: date | None
+) -> tuple[list[Line], list[Line]]:
+    """Who turned red since ``week_before`` (none without a snapshot then) and the lowest
+    scores, each with its change over the week."""
+    before = aliased(HealthScore)
     columns = (
         Account.id,
         Account.name,
@@ -141,13 +185,4 @@ def portfolio(
             .limit(LIST_LIMIT)
         ).all()
     ]
-    return Portfolio(
-        as_of=latest,
-        week_before=week_before,
-        total=sum(colours.values()),
-        matrix=matrix,
-        colours=colours,
-        histogram=histogram,
-        moved_to_red=moved,
-        worst=worst,
-    )
+    return moved, worst

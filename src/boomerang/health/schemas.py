@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from boomerang.health.explanations import Explanation
 from boomerang.health.models import HealthOverride
-from boomerang.health.service import Explanation
 from boomerang.health.vectors import GOALS
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -243,6 +244,12 @@ def parse(text: str, *, origin: str) -> LoadedScorecard:
         where = _dotted(loc)
         raise Invalid(f"{origin}:{line}: {where}: {err['msg']}") from None
     return LoadedScorecard(scorecard=card, source=text, origin=origin)
+
+
+@lru_cache(maxsize=32)
+def parsed(source: str, origin: str) -> Scorecard:
+    """The scorecard of a stored version's text, parsed once (versions never change)."""
+    return parse(source, origin=origin).scorecard
 
 
 def load_file(path: Path) -> LoadedScorecard:

@@ -14,15 +14,16 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from boomerang.errors import Invalid
 from boomerang.health.models import HealthScore
+from boomerang.health.overrides import active_overrides
 from boomerang.segments import conditions
 from boomerang.segments.facts import known_fields
 from boomerang.segments.service import evaluator
-from boomerang.timeline.models import EntryKind, TimelineEntry
+from boomerang.timeline import events as timeline_events
 
 Vector = Literal["positive", "neutral", "negative"]
 GOALS: dict[str, str] = {
@@ -47,7 +48,7 @@ class Rules(BaseModel):
     otherwise: Vector = "neutral"
 
 
-def parse(text: str, *, origin: str, session: Session) -> Rules:
+def parse(*, session: Session, text: str, origin: str) -> Rules:
     """Validate rules YAML, each condition against the known fields; Invalid naming
     ``origin`` and the rule at fault."""
     try:
@@ -72,14 +73,15 @@ def parse(text: str, *, origin: str, session: Session) -> Rules:
 
 
 def load(*, session: Session, path: Path | None = None) -> Rules:
+    """The vector rules of the file at ``path``, else the shipped ``vectors.yaml``."""
     if path is not None:
         try:
             text = path.read_text()
         except OSError as exc:
             raise Invalid(f"{path}: cannot read the vector rules ({exc.strerror})") from None
-        return parse(text, origin=str(path), session=session)
+        return parse(session=session, text=text, origin=str(path))
     text = resources.files("boomerang.health").joinpath("vectors.yaml").read_text()
-    return parse(text, origin="boomerang/health/vectors.yaml", session=session)
+    return parse(session=session, text=text, origin="boomerang/health/vectors.yaml")
 
 
 def assign(
@@ -92,6 +94,37 @@ def assign(
 ) -> dict[str, int]:
     """Set the vector of every snapshot of ``as_of`` (or only of ``account_ids``) and note
     changes on the timeline; returns how many accounts got each vector."""
+    everyone, snapshot, vector = _by_rules(
+        session=session, rules=rules, as_of=as_of, scorecard=scorecard
+    )
+    for o in active_overrides(session=session, scorecard=scorecard, as_of=as_of, vectors=True):
+        if o.vector is not None:  # a person's or a playbook's word wins over the rules
+            vector[o.account_id] = (o.vector, f"override: {o.reason}"[:200])
+    previous = _previous_vectors(session=session, as_of=as_of, scorecard=scorecard)
+    counts = {"positive": 0, "neutral": 0, "negative": 0}
+    changes = []
+    now = datetime.now(UTC)
+    by_value: dict[tuple[str, str | None], list[str]] = {}
+    only = set(account_ids) if account_ids is not None else None
+    for account_id in everyone:
+        if account_id not in snapshot or (only is not None and account_id not in only):
+            continue
+        value, rule_name = vector.get(account_id, (rules.otherwise, None))
+        counts[value] += 1
+        by_value.setdefault((value, rule_name), []).append(account_id)
+        before = previous.get(account_id)
+        if before is not None and before != value:
+            changes.append((account_id, before, value, rule_name, GOALS[value]))
+    _store(session=session, snapshot=snapshot, by_value=by_value)
+    timeline_events.vectors_changed(session=session, changes=changes, as_of=as_of, occurred_at=now)
+    return counts
+
+
+def _by_rules(
+    *, session: Session, rules: Rules, as_of: date, scorecard: str
+) -> tuple[list[str], dict[str, str], dict[str, tuple[str, str]]]:
+    """Every account of the facts, the day's snapshot id of each scored one, and the vector
+    and rule name of the first rule each account matches."""
     vector: dict[str, tuple[str, str]] = {}
     with evaluator(
         session=session, today=as_of, for_conditions=[r.when for r in rules.rules]
@@ -108,52 +141,28 @@ def assign(
         for rule in rules.rules:
             for account_id in ev.members(rule.when):
                 vector.setdefault(account_id, (rule.vector, rule.name))
-    from boomerang.health.service import active_overrides
+    return everyone, snapshot, vector
 
-    for o in active_overrides(session=session, scorecard=scorecard, as_of=as_of, vectors=True):
-        if o.vector is not None:  # a person's or a playbook's word wins over the rules
-            vector[o.account_id] = (o.vector, f"override: {o.reason}"[:200])
-    previous = _previous_vectors(session=session, as_of=as_of, scorecard=scorecard)
-    connection = session.connection()
-    counts = {"positive": 0, "neutral": 0, "negative": 0}
-    changes = []
-    now = datetime.now(UTC)
-    by_value: dict[tuple[str, str | None], list[str]] = {}
-    only = set(account_ids) if account_ids is not None else None
-    for account_id in everyone:
-        if account_id not in snapshot or (only is not None and account_id not in only):
-            continue
-        value, rule_name = vector.get(account_id, (rules.otherwise, None))
-        counts[value] += 1
-        by_value.setdefault((value, rule_name), []).append(account_id)
-        before = previous.get(account_id)
-        if before is not None and before != value:
-            reason = f" ({rule_name})" if rule_name else ""
-            changes.append(
-                {
-                    "account_id": account_id,
-                    "kind": EntryKind.system,
-                    "subject": f"Success vector: {before} → {value}",
-                    "body": f"Health on {as_of}: vector {value}{reason}; goal: {GOALS[value]}.",
-                    "occurred_at": now,
-                    "created_at": now,
-                }
-            )
+
+def _store(
+    *,
+    session: Session,
+    snapshot: dict[str, str],
+    by_value: dict[tuple[str, str | None], list[str]],
+) -> None:
+    """Write each account's vector and rule on its snapshot."""
     rows = [
         {"sid": snapshot[a], "v": value, "r": rule_name}
         for (value, rule_name), ids in by_value.items()
         for a in ids
     ]
     if rows:  # one prepared UPDATE by primary key, executed for every row
-        connection.execute(
+        session.connection().execute(
             update(HealthScore.__table__)  # type: ignore[arg-type]
             .where(HealthScore.__table__.c.id == bindparam("sid"))
             .values(vector=bindparam("v"), vector_rule=bindparam("r")),
             rows,
         )
-    if changes:
-        connection.execute(insert(TimelineEntry), changes)
-    return counts
 
 
 def _previous_vectors(*, session: Session, as_of: date, scorecard: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Forbidden, Invalid
-from boomerang.health import backtest, editor, scorecard, vectors
+from boomerang.health import backtest, editor, overrides, scorecard, vectors
 from boomerang.health import portfolio as portfolio_service
 from boomerang.health import service as health_service
 from boomerang.segments import service as segments_service
@@ -65,7 +65,7 @@ def add_override(
     """Override the account's score (or a measure's) from the account page."""
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    health_service.create_override(
+    overrides.create_override(
         session=session,
         account=account,
         score=score,
@@ -86,8 +86,8 @@ def revoke_override(
 ) -> Response:
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=ref)
-    target = health_service.get_override(session=session, account=account, override_id=override_id)
-    health_service.revoke_override(session=session, override=target, by=user)
+    target = overrides.get_override(session=session, account=account, override_id=override_id)
+    overrides.revoke_override(session=session, override=target, by=user)
     health_service.recompute_account(
         session=session, source=request.app.state.event_source, account=account
     )

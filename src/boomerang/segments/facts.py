@@ -86,15 +86,15 @@ def known_fields(*, session: Session, scorecard: str = "default") -> dict[str, K
         select(func.max(HealthScore.as_of)).where(HealthScore.scorecard == scorecard)
     ).scalar()
     kinds = dict(ACCOUNT_FIELDS)
-    for key in _all_keys(conn, scorecard, latest):
+    for key in _all_keys(conn=conn, scorecard=scorecard, latest=latest):
         kinds[f"measure.{key}"] = "number"
         kinds[f"score.{key}"] = "number"
     return kinds
 
 
-def _all_keys(conn: Connection, scorecard: str, latest: date | None) -> list[str]:
+def _all_keys(*, conn: Connection, scorecard: str, latest: date | None) -> list[str]:
     keys = [m.key for m in default_scorecard().scorecard.measures] if scorecard == "default" else []
-    return sorted(set(keys) | set(_measure_keys(conn, scorecard, latest)))
+    return sorted(set(keys) | set(_measure_keys(conn=conn, scorecard=scorecard, day=latest)))
 
 
 def account_facts(
@@ -111,8 +111,54 @@ def account_facts(
     most to gather)."""
     today = today or datetime.now(UTC).date()
     conn = session.connection()  # Core results: no ORM work per row
-    # Only the account columns asked for (the id, external id and stage always): at 100,000
-    # accounts reading and converting the rest costs seconds.
+    tables: dict[str, pa.Table] = {
+        "accounts": _accounts(conn=conn, today=today, only=only, account_ids=account_ids)
+    }
+    latest = conn.execute(
+        select(func.max(HealthScore.as_of)).where(
+            HealthScore.scorecard == scorecard, HealthScore.as_of <= today
+        )
+    ).scalar()
+    tables["scores"] = _scores(
+        conn=conn,
+        scorecard=scorecard,
+        day=latest,
+        column="health",
+        with_colour=True,
+        account_ids=account_ids,
+    )
+    trend_days = [d for d in TREND_DAYS if only is None or f"trend_{d}" in only]
+    for days in trend_days:
+        then = None
+        if latest is not None:
+            then = conn.execute(
+                select(func.max(HealthScore.as_of)).where(
+                    HealthScore.scorecard == scorecard,
+                    HealthScore.as_of <= latest - timedelta(days=days),
+                )
+            ).scalar()
+        tables[f"then_{days}"] = _scores(
+            conn=conn, scorecard=scorecard, day=then, column="score", account_ids=account_ids
+        )
+    keys = [
+        k
+        for k in _all_keys(conn=conn, scorecard=scorecard, latest=latest)
+        if only is None or f"measure.{k}" in only or f"score.{k}" in only
+    ]
+    tables["m"] = _measures(
+        conn=conn, scorecard=scorecard, day=latest, keys=keys, account_ids=account_ids
+    )
+    predicted = only is None or bool(set(PREDICTED) & only)
+    if predicted:
+        tables["predicted"] = _predicted(conn=conn, today=today, account_ids=account_ids)
+    return _joined(tables=tables, keys=keys, trend_days=trend_days, predicted=predicted)
+
+
+def _accounts(
+    *, conn: Connection, today: date, only: set[str] | None, account_ids: list[str] | None
+) -> pa.Table:
+    """The account columns asked for (the id, external id and stage always): at 100,000
+    accounts reading and converting the rest costs seconds."""
     sources: dict[str, tuple[Any, Callable[[Any], Any], pa.DataType]] = {
         "external_id": (Account.external_id, _same, pa.string()),
         "name": (Account.name, _same, pa.string()),
@@ -149,33 +195,19 @@ def account_facts(
         _, convert, kind = sources[n]
         values = col[i] if convert is _same else [convert(v) for v in col[i]]
         data[n] = pa.array(values, kind)
-    accounts = pa.table(data)
-    latest = conn.execute(
-        select(func.max(HealthScore.as_of)).where(
-            HealthScore.scorecard == scorecard, HealthScore.as_of <= today
-        )
-    ).scalar()
-    tables: dict[str, pa.Table] = {"accounts": accounts}
-    tables["scores"] = _scores(
-        conn, scorecard, latest, "health", with_colour=True, account_ids=account_ids
-    )
-    trend_days = [d for d in TREND_DAYS if only is None or f"trend_{d}" in only]
-    for days in trend_days:
-        then = None
-        if latest is not None:
-            then = conn.execute(
-                select(func.max(HealthScore.as_of)).where(
-                    HealthScore.scorecard == scorecard,
-                    HealthScore.as_of <= latest - timedelta(days=days),
-                )
-            ).scalar()
-        tables[f"then_{days}"] = _scores(conn, scorecard, then, "score", account_ids=account_ids)
-    # Pivoted by the database: one row per account rather than one per measure.
-    keys = [
-        k
-        for k in _all_keys(conn, scorecard, latest)
-        if only is None or f"measure.{k}" in only or f"score.{k}" in only
-    ]
+    return pa.table(data)
+
+
+def _measures(
+    *,
+    conn: Connection,
+    scorecard: str,
+    day: date | None,
+    keys: list[str],
+    account_ids: list[str] | None,
+) -> pa.Table:
+    """The raw value and score of each measure of ``keys`` on the snapshot of ``day``, one
+    row per account (pivoted by the database: not one row per measure)."""
     pivot_columns = []
     for key in keys:
         if not KEY.match(key):  # they become column names: only ever scorecard keys
@@ -189,25 +221,29 @@ def account_facts(
         conn.execute(
             select(HealthScore.account_id, *pivot_columns)
             .join(HealthMeasure, HealthMeasure.score_id == HealthScore.id)
-            .where(HealthScore.scorecard == scorecard, HealthScore.as_of == latest)
+            .where(HealthScore.scorecard == scorecard, HealthScore.as_of == day)
             .where(HealthMeasure.key.in_(keys))
             .where(HealthScore.account_id.in_(account_ids) if account_ids is not None else true())
             .group_by(HealthScore.account_id)
         ).all()
-        if latest is not None and keys
+        if day is not None and keys
         else []
     )
     mcol = list(zip(*measured, strict=True)) if measured else [()] * (1 + 2 * len(keys))
     names = ["account_id"] + [n for k in keys for n in (f"measure.{k}", f"score.{k}")]
-    tables["m"] = pa.table(
+    return pa.table(
         {
             name: pa.array(values, pa.string() if name == "account_id" else pa.float64())
             for name, values in zip(names, mcol, strict=True)
         }
     )
-    predicted = only is None or bool(set(PREDICTED) & only)
-    if predicted:
-        tables["predicted"] = _predicted(conn, today, account_ids)
+
+
+def _joined(
+    *, tables: dict[str, pa.Table], keys: list[str], trend_days: list[int], predicted: bool
+) -> pa.Table:
+    """One row per account of ``tables["accounts"]`` with the scores, trends, measures and
+    predictions joined on, by account_id."""
     picked = "".join(f', m."measure.{k}", m."score.{k}"' for k in keys)
     trends = "".join(f", s.health - t{d}.score AS trend_{d}" for d in trend_days)
     joins = "".join(f" LEFT JOIN then_{d} t{d} USING (account_id)" for d in trend_days)
@@ -232,7 +268,7 @@ def account_facts(
     return facts
 
 
-def _predicted(conn: Connection, today: date, account_ids: list[str] | None) -> pa.Table:
+def _predicted(*, conn: Connection, today: date, account_ids: list[str] | None) -> pa.Table:
     """The latest churn prediction and lifetime value of each account (on or before today)."""
     from boomerang.churn.models import ChurnPrediction
     from boomerang.clv.tables import AccountValue
@@ -275,7 +311,7 @@ def _predicted(conn: Connection, today: date, account_ids: list[str] | None) -> 
     )
 
 
-def _measure_keys(conn: Connection, scorecard: str, day: date | None) -> list[str]:
+def _measure_keys(*, conn: Connection, scorecard: str, day: date | None) -> list[str]:
     if day is None:
         return []
     one = conn.execute(
@@ -301,11 +337,11 @@ def _float(value: Any) -> float | None:
 
 
 def _scores(
+    *,
     conn: Connection,
     scorecard: str,
     day: date | None,
     column: str,
-    *,
     with_colour: bool = False,
     account_ids: list[str] | None = None,
 ) -> pa.Table:
