@@ -25,10 +25,10 @@ from boomerang.health import scorecard, vectors
 from boomerang.health import service as health_service
 from boomerang.renewals import demo as renewals_demo
 from boomerang.renewals import forecast
-from boomerang.renewals import service as renewals_service
+from boomerang.renewals import pipeline as renewals_pipeline
 from boomerang.renewals.models import ForecastCategory, Renewal
 from boomerang.segments.facts import account_facts
-from boomerang.surveys import demo as surveys_demo
+from boomerang.demo import surveys as surveys_demo
 
 END = date(2026, 11, 15)
 
@@ -52,13 +52,13 @@ def test_demo_seeds(session: Session, settings: Settings, tmp_path: Path) -> Non
     surveys_demo.seed(session=session, settings=settings, source=source, today=END)
 
     # Renewals: the next two quarters, expected ARR = sum of ARR x probability.
-    before = renewals_service.pipeline(session=session, today=END, currency="USD")
+    before = renewals_pipeline.pipeline(session=session, today=END, currency="USD")
     at_risk = sum(line.category is ForecastCategory.at_risk for line in before.lines)
     text = renewals_demo.seed(session=session, settings=settings, source=source, today=END)
     assert text.startswith("renewals: ") and "2026-Q4" in text and "2027-Q1" in text
-    pipe = renewals_service.pipeline(session=session, today=END, currency="USD")
+    pipe = renewals_pipeline.pipeline(session=session, today=END, currency="USD")
     assert all(line.probability_source != "unscored" for line in pipe.lines)
-    outlook = renewals_service.forecast_quarters(session=session, today=END, currency="USD")
+    outlook = renewals_pipeline.forecast_quarters(session=session, today=END, currency="USD")
     for q in outlook["quarters"]:
         mine = [line for line in pipe.lines if line.quarter == q["key"]]
         assert mine, q["key"]

@@ -15,7 +15,7 @@ from boomerang.events.store import EventStore
 from boomerang.feedback import demo as feedback_demo
 from boomerang.feedback import service as feedback_service
 from boomerang.playbooks import engine
-from boomerang.surveys import demo as surveys_demo
+from boomerang.demo import surveys as surveys_demo
 from boomerang.surveys import service
 from boomerang.surveys.models import SurveyResponse
 

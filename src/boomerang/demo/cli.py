@@ -240,9 +240,9 @@ def _demo_health(end_day: date, progress: Progress) -> None:
 
 
 DEMO_PROGRAMS = (
-    ("surveys", "boomerang.surveys.demo"),
+    ("surveys", "boomerang.demo.surveys"),
     ("feedback", "boomerang.feedback.demo"),
-    ("success", "boomerang.success.demo"),
+    ("success", "boomerang.demo.success"),
     ("value", "boomerang.value.demo"),
     ("renewals", "boomerang.renewals.demo"),
     ("expansion", "boomerang.expansion.demo"),
