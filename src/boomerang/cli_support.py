@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import typer
 
-from boomerang.errors import BoomerangError
+from boomerang.errors import BoomerangError, Busy
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -143,10 +143,14 @@ class Runtime:
 runtime = Runtime()
 
 
-def fail(message: str) -> typer.Exit:
+EXIT_BUSY = 75
+"""Exit code when the store was busy and nothing was changed (``EX_TEMPFAIL``: try again)."""
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
+    return typer.Exit(code=code)
 
 
 def _database_failure(exc: Exception) -> str | None:
@@ -164,18 +168,37 @@ def _database_failure(exc: Exception) -> str | None:
     return None
 
 
+BUSY_LINE = (
+    "the database is busy with other work and could not take this change in time; "
+    "nothing was changed: run the command again"
+)
+
+
+def _busy(exc: Exception) -> bool:
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from boomerang.db import is_busy
+
+    return is_busy(exc)
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected failures into one clear line and exit code 1, never a traceback."""
+    """Turn expected failures into one clear line and exit code 1 (75 when the store was busy:
+    try again), never a traceback."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except Busy as exc:
+            raise fail(exc.message, code=EXIT_BUSY) from None
         except BoomerangError as exc:
             raise fail(exc.message) from None
         except KeyboardInterrupt:
             raise fail("interrupted") from None
         except Exception as exc:
+            if _busy(exc):
+                raise fail(BUSY_LINE, code=EXIT_BUSY) from None
             line = _database_failure(exc)
             if line is None:
                 raise

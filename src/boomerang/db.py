@@ -119,16 +119,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # Sessions (see session_factory) begin IMMEDIATE: they take the write lock at once,
+    # Write sessions (see session_factory) begin IMMEDIATE: they take the write lock at once,
     # waiting up to the busy timeout for another writer. A deferred transaction that read
     # before another process committed cannot upgrade to write and fails at once with
     # "database is locked" (seen when the daily health job and a webhook wrote together).
-    # Plain connections (health checks, migrations) stay deferred: reads never wait (WAL).
-    immediate = connection.get_execution_options().get(IMMEDIATE_OPTION, False)
+    # Read sessions (read_session_factory) begin deferred under WAL, so they never wait for a
+    # writer, with ``query_only`` on, so that a write in one fails at once and loudly.
+    # Plain connections (health checks, migrations) stay deferred.
+    options = connection.get_execution_options()
+    read_only = bool(options.get(READ_ONLY_OPTION, False))
+    connection.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+    immediate = options.get(IMMEDIATE_OPTION, False) and not read_only
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _postgresql_begin(connection: Any) -> None:
+    # A read session's transaction is READ ONLY: PostgreSQL refuses any write in it.
+    if connection.get_execution_options().get(READ_ONLY_OPTION, False):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 IMMEDIATE_OPTION = "boomerang_begin_immediate"
+READ_ONLY_OPTION = "boomerang_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -141,7 +153,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _postgresql_begin)
+    return engine
 
 
 def engine_from_settings(settings: Settings) -> Engine:
@@ -150,10 +165,52 @@ def engine_from_settings(settings: Settings) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that never expire loaded objects on commit (safe to render after commit);
-    on SQLite their transactions begin IMMEDIATE (see ``_sqlite_begin``)."""
+    """Write sessions, that never expire loaded objects on commit (safe to render after
+    commit); on SQLite their transactions begin IMMEDIATE (see ``_sqlite_begin``)."""
     bind = engine.execution_options(**{IMMEDIATE_OPTION: True})
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+class WriteInReadSession(RuntimeError):
+    """A read session was asked to write: the work should have been declared a write."""
+
+
+class ReadSession(Session):
+    """A session for reads (GET routes, ``list``/``show`` commands, reports, page
+    composition): it never takes the write lock, and writing in it fails at once."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if self.new or self.deleted or any(self.is_modified(o) for o in self.dirty):
+            changed = sorted({type(o).__name__ for o in [*self.new, *self.dirty, *self.deleted]})
+            raise WriteInReadSession(
+                f"a read session tried to write ({', '.join(changed)}): declare the work a write"
+            )
+        super().flush(objects)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[ReadSession]:
+    """Read sessions: deferred (never wait for a writer on SQLite's WAL), and read-only at the
+    database too (SQLite ``query_only``, PostgreSQL ``READ ONLY``), so a Core write fails too."""
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True})
+    return sessionmaker(bind=bind, class_=ReadSession, expire_on_commit=False)
+
+
+LOCK_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock not available
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means another writer held the store (SQLite's lock, PostgreSQL's
+    serialization failure, deadlock or lock timeout): nothing was written, try again."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    text_ = str(orig).lower() if orig is not None else ""
+    return any(message in text_ for message in LOCK_MESSAGES)
 
 
 @contextmanager

@@ -41,6 +41,14 @@ class Forbidden(BoomerangError):
     status_code = 403
 
 
+class Busy(BoomerangError):
+    """The store could not take the write in time (another writer holds it): nothing was
+    changed, and the same request may be sent again (``retry_after`` seconds is a fair wait)."""
+
+    status_code = 503
+    retry_after = 2
+
+
 class ConfigError(BoomerangError):
     """Configuration is missing or unsafe."""
 

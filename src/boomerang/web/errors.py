@@ -7,9 +7,12 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boomerang.errors import BoomerangError
+from boomerang.db import is_busy
+from boomerang.errors import BoomerangError, Busy
 from boomerang.web.deps import LoginRequired
 from boomerang.web.templating import render
 
@@ -19,19 +22,47 @@ def _wants_json(request: Request) -> bool:
     return path.startswith(("/api/", "/v1/")) or path == "/healthz"
 
 
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+CODES |= {409: "conflict", 422: "invalid", 429: "too_many_requests", 503: "busy"}
+
+
 def _respond(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    resend: list[tuple[str, str]] | None = None,
 ) -> Response:
     if _wants_json(request):
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        body = {"detail": message, "code": CODES.get(status, "error"), "message": message}
+        return JSONResponse(body, status_code=status, headers=headers)
     # The signed-in user as plain values: the failed request's session is rolled back.
     user = getattr(request.state, "user_snapshot", None)
-    return render(
-        request,
-        "error.html",
-        {"status": status, "message": message, "user": user},
-        status_code=status,
-    )
+    context = {"status": status, "message": message, "user": user, "resend": resend}
+    return render(request, "error.html", context, status_code=status, headers=headers)
+
+
+async def _form_fields(request: Request) -> list[tuple[str, str]] | None:
+    """A posted form's text fields, to offer sending it again (files cannot be kept)."""
+    if request.method != "POST":
+        return None
+    try:
+        form = await request.form()
+    except Exception:  # not a form, or already consumed in a way that cannot be re-read
+        return None
+    return [(key, value) for key, value in form.multi_items() if not isinstance(value, UploadFile)]
+
+
+async def busy(request: Request, exc: Busy) -> Response:
+    """503 with Retry-After; on a page, the form as it was sent with a "Try again" button."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    return _respond(request, 503, exc.message, headers, resend=await _form_fields(request))
+
+
+BUSY = Busy(
+    "the database is busy with other work and could not take this change in time; "
+    "nothing was changed: try again in a moment"
+)
 
 
 def install(app: FastAPI) -> None:
@@ -39,8 +70,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BoomerangError)
     async def domain_error(request: Request, exc: BoomerangError) -> Response:
+        if isinstance(exc, Busy):
+            return await busy(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         return _respond(request, exc.status_code, exc.message, headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if not is_busy(exc):
+            raise exc
+        return await busy(request, BUSY)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -74,7 +74,11 @@ templates = Jinja2Templates(env=_environment())
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page with the signed-in user, CSRF token and menu available to the template."""
     ctx: dict[str, Any] = {
@@ -83,4 +87,4 @@ def render(
         "path": request.url.path,
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
