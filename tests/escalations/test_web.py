@@ -102,7 +102,7 @@ def test_page_and_forms(session: Session, client: TestClient) -> None:
     csm = make_user(session)
     account = make_account(session, name="Hooli", owner=csm, external_id="hooli")
     late = service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem="Login broken",
         severity=1,
@@ -174,7 +174,7 @@ def test_the_tick_job(session: Session, settings: Settings) -> None:
     account = make_account(session, owner=csm)
     t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
     esc = service.open_escalation(
-        session, account=account, problem="p", severity=3, mission_critical=False, now=t0
+        session=session, account=account, problem="p", severity=3, mission_critical=False, now=t0
     )
     context = registry.Context(
         transaction=lambda: nullcontext(session),  # type: ignore[arg-type,return-value]

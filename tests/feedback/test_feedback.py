@@ -45,29 +45,35 @@ def test_requests_rank_by_the_arr_of_distinct_accounts(session: Session) -> None
     big, big_person = _account(session, "Big", "90000")
     mid, _ = _account(session, "Mid", "30000")
     small, _ = _account(session, "Small", "2000")
-    sso = service.create_request(session, title="SSO")
-    export = service.create_request(session, title="CSV export")
-    service.create_request(session, title="Dark mode")  # nobody asked yet
+    sso = service.create_request(session=session, title="SSO")
+    export = service.create_request(session=session, title="CSV export")
+    service.create_request(session=session, title="Dark mode")  # nobody asked yet
     # Big asks for SSO twice (counted once); Mid and Small ask for export.
-    service.add_feedback(session, account=big, text="Need SSO", request=sso, contact=big_person)
-    service.add_feedback(session, account=big, text="SSO again!", channel="ticket", request=sso)
-    service.add_feedback(session, account=mid, text="Export", request=export)
-    service.add_feedback(session, account=small, text="Export pls", request=export)
-    ranked = [(r.request.title, r.accounts, r.arr, r.items) for r in service.ranked(session)]
+    service.add_feedback(
+        session=session, account=big, text="Need SSO", request=sso, contact=big_person
+    )
+    service.add_feedback(
+        session=session, account=big, text="SSO again!", channel="ticket", request=sso
+    )
+    service.add_feedback(session=session, account=mid, text="Export", request=export)
+    service.add_feedback(session=session, account=small, text="Export pls", request=export)
+    ranked = [
+        (r.request.title, r.accounts, r.arr, r.items) for r in service.ranked(session=session)
+    ]
     assert ranked == [
         ("SSO", 1, Decimal("90000.00"), 2),
         ("CSV export", 2, Decimal("32000.00"), 2),
         ("Dark mode", 0, Decimal("0.00"), 0),
     ]
     with pytest.raises(Conflict):
-        service.create_request(session, title="SSO")
+        service.create_request(session=session, title="SSO")
     with pytest.raises(Invalid, match="channel: must be one of"):
-        service.add_feedback(session, account=big, text="x", channel="pigeon")
+        service.add_feedback(session=session, account=big, text="x", channel="pigeon")
     with pytest.raises(Invalid, match="text: must not be empty"):
-        service.add_feedback(session, account=big, text="  ")
+        service.add_feedback(session=session, account=big, text="  ")
     viewer = make_user(session, Role.viewer)
     with pytest.raises(Forbidden):
-        service.add_feedback(session, account=big, text="x", by=viewer)
+        service.add_feedback(session=session, account=big, text="x", by=viewer)
 
 
 def test_shipping_emails_the_requesting_contacts_once_over_smtp(
@@ -77,15 +83,19 @@ def test_shipping_emails_the_requesting_contacts_once_over_smtp(
     big, big_person = _account(session, "Big", "90000")
     mid, mid_person = _account(session, "Mid", "30000")
     mid_person.unsubscribed_at = mid_person.created_at
-    sso = service.create_request(session, title="SSO", description="Okta and Azure AD.")
-    service.add_feedback(session, account=big, text="SSO", request=sso, contact=big_person)
-    service.add_feedback(session, account=big, text="SSO!", request=sso, contact=big_person)
-    service.add_feedback(session, account=mid, text="SSO", request=sso, contact=mid_person)
-    planned = service.set_status(session, sso, "planned", settings=mail_settings)
+    sso = service.create_request(session=session, title="SSO", description="Okta and Azure AD.")
+    service.add_feedback(session=session, account=big, text="SSO", request=sso, contact=big_person)
+    service.add_feedback(session=session, account=big, text="SSO!", request=sso, contact=big_person)
+    service.add_feedback(session=session, account=mid, text="SSO", request=sso, contact=mid_person)
+    planned = service.set_status(
+        session=session, request=sso, status="planned", settings=mail_settings
+    )
     assert planned.queued == [] and sso.status is RequestStatus.planned
     with pytest.raises(Invalid, match="status: must be one of"):
-        service.set_status(session, sso, "done", settings=mail_settings)
-    shipped = service.set_status(session, sso, RequestStatus.shipped, settings=mail_settings)
+        service.set_status(session=session, request=sso, status="done", settings=mail_settings)
+    shipped = service.set_status(
+        session=session, request=sso, status=RequestStatus.shipped, settings=mail_settings
+    )
     assert len(shipped.queued) == 1
     assert [c for c, _ in shipped.refused] == [mid_person.id]
     assert deliver_due(tx, mail_settings).sent == 1
@@ -94,7 +104,9 @@ def test_shipping_emails_the_requesting_contacts_once_over_smtp(
     assert "You asked, we shipped: SSO" in str(email.message["Subject"])
     assert "Okta and Azure AD." in email.part("plain")
     # Shipping again queues nothing new (one email per request and contact).
-    again = service.set_status(session, sso, RequestStatus.shipped, settings=mail_settings)
+    again = service.set_status(
+        session=session, request=sso, status=RequestStatus.shipped, settings=mail_settings
+    )
     assert again.queued == []
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
     logged = session.scalars(
@@ -105,14 +117,18 @@ def test_shipping_emails_the_requesting_contacts_once_over_smtp(
 
 def test_groups_members_and_meetings(session: Session) -> None:
     big, big_person = _account(session, "Big", "90000")
-    board = service.create_group(session, name="CAB 2026", kind="advisory_board")
+    board = service.create_group(session=session, name="CAB 2026", kind="advisory_board")
     with pytest.raises(Invalid, match="kind: must be advisory_board or focus_group"):
-        service.create_group(session, name="X", kind="party")
-    service.add_member(session, board, big_person, joined_on=date(2026, 1, 5))
+        service.create_group(session=session, name="X", kind="party")
+    service.add_member(session=session, group=board, contact=big_person, joined_on=date(2026, 1, 5))
     with pytest.raises(Conflict, match="already a member"):
-        service.add_member(session, board, big_person)
+        service.add_member(session=session, group=board, contact=big_person)
     service.add_meeting(
-        session, board, held_on=date(2026, 2, 1), title="Roadmap review", notes="Wants SSO"
+        session=session,
+        group=board,
+        held_on=date(2026, 2, 1),
+        title="Roadmap review",
+        notes="Wants SSO",
     )
     assert [m.title for m in board.meetings] == ["Roadmap review"]
     entry = session.scalars(select(TimelineEntry).where(TimelineEntry.account_id == big.id)).one()
@@ -215,15 +231,15 @@ def test_feedback_from_a_survey_comment_and_a_ticket(session: Session, client: T
     from boomerang.surveys import service as surveys_service
 
     big, big_person = _account(session, "Big", "90000")
-    sso = service.create_request(session, title="SSO")
+    sso = service.create_request(session=session, title="SSO")
     answer = surveys_service.record(
-        session, account=big, kind="nps", score=6, contact=big_person, comment="No SSO yet"
+        session=session, account=big, kind="nps", score=6, contact=big_person, comment="No SSO yet"
     )
-    silent = surveys_service.record(session, account=big, kind="nps", score=9)
+    silent = surveys_service.record(session=session, account=big, kind="nps", score=9)
     ticket = Ticket(account_id=big.id, subject="Please add SAML")
     session.add(ticket)
     session.flush()
-    item = service.from_source(session, source=f"survey:{answer.id}", request=sso)
+    item = service.from_source(session=session, source=f"survey:{answer.id}", request=sso)
     assert (item.channel.value, item.contact_id, item.text, item.request_id) == (
         "survey",
         big_person.id,
@@ -231,11 +247,11 @@ def test_feedback_from_a_survey_comment_and_a_ticket(session: Session, client: T
         sso.id,
     )
     with pytest.raises(Conflict, match="already feedback"):
-        service.from_source(session, source=f"survey:{answer.id}")
+        service.from_source(session=session, source=f"survey:{answer.id}")
     with pytest.raises(Invalid, match="has no comment"):
-        service.from_source(session, source=f"survey:{silent.id}")
+        service.from_source(session=session, source=f"survey:{silent.id}")
     with pytest.raises(Invalid, match="is not survey:ID or ticket:ID"):
-        service.from_source(session, source="email:123")
+        service.from_source(session=session, source="email:123")
 
     csm = make_user(session)
     login(client, csm)
@@ -248,7 +264,7 @@ def test_feedback_from_a_survey_comment_and_a_ticket(session: Session, client: T
         follow_redirects=False,
     )
     assert r.status_code == 303
-    (ranked,) = service.ranked(session)
+    (ranked,) = service.ranked(session=session)
     assert (ranked.accounts, ranked.items) == (1, 2)
     r = client.post("/feedback/from-source", data={"csrf_token": token, "source": "ticket:tkt_x"})
     assert r.status_code == 404

@@ -44,12 +44,18 @@ def _context_factory(sessions: sessionmaker[Session], tmp_path: Path) -> Any:
 
 def test_enqueue_is_a_no_op_for_a_known_unique_key(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        first = service.enqueue(session, "x.sync", {"account": "acc_1"}, unique_key="x:1")
-        again = service.enqueue(session, "x.sync", {"account": "acc_2"}, unique_key="x:1")
-        free = [service.enqueue(session, "x.sync") for _ in range(2)]  # no key: no limit
+        first = service.enqueue(
+            session=session, kind="x.sync", payload={"account": "acc_1"}, unique_key="x:1"
+        )
+        again = service.enqueue(
+            session=session, kind="x.sync", payload={"account": "acc_2"}, unique_key="x:1"
+        )
+        free = [
+            service.enqueue(session=session, kind="x.sync") for _ in range(2)
+        ]  # no key: no limit
     assert first is not None and again is None and all(j is not None for j in free)
     with sessions.begin() as session:  # a later transaction, after the first committed
-        assert service.enqueue(session, "x.sync", unique_key="x:1") is None
+        assert service.enqueue(session=session, kind="x.sync", unique_key="x:1") is None
         rows = session.execute(select(Job.kind, Job.payload).where(Job.unique_key == "x:1")).all()
         assert rows == [("x.sync", {"account": "acc_1"})]
         assert session.scalar(select(func.count()).select_from(Job)) == 3
@@ -60,39 +66,42 @@ def test_claim_takes_the_oldest_due_job_of_the_wanted_kinds(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as session:
-        late = service.enqueue(session, "a", run_at=T0 - timedelta(minutes=1))
-        early = service.enqueue(session, "a", run_at=T0 - timedelta(minutes=3))
-        other = service.enqueue(session, "b", run_at=T0 - timedelta(minutes=5))
-        future = service.enqueue(session, "a", run_at=T0 + timedelta(minutes=1))
+        late = service.enqueue(session=session, kind="a", run_at=T0 - timedelta(minutes=1))
+        early = service.enqueue(session=session, kind="a", run_at=T0 - timedelta(minutes=3))
+        other = service.enqueue(session=session, kind="b", run_at=T0 - timedelta(minutes=5))
+        future = service.enqueue(session=session, kind="a", run_at=T0 + timedelta(minutes=1))
     assert late and early and other and future
     order = []
     with sessions.begin() as session:
         for _ in range(3):
-            job = service.claim(session, "w1", kinds=["a"], now=T0)
+            job = service.claim(session=session, worker_id="w1", kinds=["a"], now=T0)
             order.append(job.id if job else None)
     assert order == [early.id, late.id, None]  # not b's, not the future one
     with sessions.begin() as session:
-        claimed = service.claim(session, "w1", now=T0, lease_seconds=60)
+        claimed = service.claim(session=session, worker_id="w1", now=T0, lease_seconds=60)
         assert claimed is not None and claimed.id == other.id
         assert claimed.status is JobStatus.running and claimed.attempts == 1
         assert (claimed.locked_by, claimed.locked_until) == ("w1", T0 + timedelta(seconds=60))
-        assert service.claim(session, "w1", now=T0) is None
-        assert service.claim(session, "w1", now=T0 + timedelta(minutes=1)).id == future.id  # type: ignore[union-attr]
+        assert service.claim(session=session, worker_id="w1", now=T0) is None
+        assert (
+            service.claim(session=session, worker_id="w1", now=T0 + timedelta(minutes=1)).id
+            == future.id
+        )  # type: ignore[union-attr]
 
 
 def test_failures_back_off_exponentially_then_the_job_is_dead(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as session:
-        queued = service.enqueue(session, "flaky", max_attempts=3, run_at=T0)
+        queued = service.enqueue(session=session, kind="flaky", max_attempts=3, run_at=T0)
     assert queued is not None
     now = T0
     for attempt in (1, 2, 3):
         with sessions.begin() as session:
-            job = service.claim(session, "w", now=now)
+            job = service.claim(session=session, worker_id="w", now=now)
             assert job is not None and job.id == queued.id and job.attempts == attempt
         with sessions.begin() as session:
-            status = service.fail(session, job, f"boom {attempt}", now=now)
+            status = service.fail(session=session, job=job, error=f"boom {attempt}", now=now)
         row = _job(sessions, queued.id)
         assert row.status is status and row.last_error == f"boom {attempt}"
         assert row.locked_by is None and row.locked_until is None
@@ -100,11 +109,16 @@ def test_failures_back_off_exponentially_then_the_job_is_dead(
             wait = timedelta(seconds=10 * 2**attempt)  # 20 s, then 40 s
             assert status is JobStatus.failed and row.run_at == now + wait
             with sessions.begin() as session:
-                assert service.claim(session, "w", now=now + wait - timedelta(seconds=1)) is None
+                assert (
+                    service.claim(
+                        session=session, worker_id="w", now=now + wait - timedelta(seconds=1)
+                    )
+                    is None
+                )
             now += wait
     assert status is JobStatus.dead and row.finished_at == now and row.attempts == 3
     with sessions.begin() as session:
-        assert service.claim(session, "w", now=now + timedelta(days=1)) is None
+        assert service.claim(session=session, worker_id="w", now=now + timedelta(days=1)) is None
     assert service.backoff(12) == timedelta(hours=1)  # capped
 
 
@@ -112,25 +126,27 @@ def test_retry_requeues_a_dead_job_with_its_attempts_reset(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as session:
-        queued = service.enqueue(session, "once", max_attempts=1, run_at=T0)
-        done = service.enqueue(session, "fine", run_at=T0)
+        queued = service.enqueue(session=session, kind="once", max_attempts=1, run_at=T0)
+        done = service.enqueue(session=session, kind="fine", run_at=T0)
     assert queued and done
     with sessions.begin() as session:
-        job = service.claim(session, "w", kinds=["once"], now=T0)
+        job = service.claim(session=session, worker_id="w", kinds=["once"], now=T0)
         assert job is not None
-        assert service.fail(session, job, "gave up", now=T0) is JobStatus.dead
-        finished = service.claim(session, "w", kinds=["fine"], now=T0)
-        assert finished is not None and service.complete(session, finished, {"ok": 1}, now=T0)
+        assert service.fail(session=session, job=job, error="gave up", now=T0) is JobStatus.dead
+        finished = service.claim(session=session, worker_id="w", kinds=["fine"], now=T0)
+        assert finished is not None and service.complete(
+            session=session, job=finished, result={"ok": 1}, now=T0
+        )
     with sessions.begin() as session:
-        again = service.retry(session, queued.id)
+        again = service.retry(session=session, job_id=queued.id)
         assert again.status is JobStatus.queued and again.attempts == 0
         assert again.finished_at is None and again.last_error == "gave up"
         with pytest.raises(Conflict, match="is done"):
-            service.retry(session, done.id)
+            service.retry(session=session, job_id=done.id)
         with pytest.raises(NotFound):
-            service.retry(session, "job_missing")
+            service.retry(session=session, job_id="job_missing")
     with sessions.begin() as session:
-        claimed = service.claim(session, "w", kinds=["once"])
+        claimed = service.claim(session=session, worker_id="w", kinds=["once"])
         assert claimed is not None and claimed.id == queued.id and claimed.attempts == 1
 
 
@@ -138,40 +154,45 @@ def test_a_dead_workers_job_is_picked_up_once_after_its_lease(
     sessions: sessionmaker[Session],
 ) -> None:
     with sessions.begin() as session:
-        queued = service.enqueue(session, "long", run_at=T0)
+        queued = service.enqueue(session=session, kind="long", run_at=T0)
     assert queued is not None
     with sessions.begin() as session:  # worker A claims it, then is killed
-        a = service.claim(session, "A", now=T0, lease_seconds=300)
+        a = service.claim(session=session, worker_id="A", now=T0, lease_seconds=300)
     assert a is not None
     before_expiry = T0 + timedelta(seconds=299)
     after_expiry = T0 + timedelta(seconds=301)
     with sessions.begin() as session:
-        assert service.claim(session, "B", now=before_expiry) is None
+        assert service.claim(session=session, worker_id="B", now=before_expiry) is None
     with sessions.begin() as session:
-        b = service.claim(session, "B", now=after_expiry)
+        b = service.claim(session=session, worker_id="B", now=after_expiry)
         assert b is not None and b.id == queued.id and b.attempts == 2 and b.locked_by == "B"
     with sessions.begin() as session:
-        assert service.claim(session, "C", now=after_expiry) is None  # B holds it now
+        assert (
+            service.claim(session=session, worker_id="C", now=after_expiry) is None
+        )  # B holds it now
         # A comes back from the dead: its claim is gone, its outcome is not recorded.
-        assert not service.complete(session, a, {"by": "A"})
-        assert service.fail(session, a, "A's error") is None
-        assert not service.heartbeat(session, a)
-        assert service.complete(session, b, {"by": "B"})
+        assert not service.complete(session=session, job=a, result={"by": "A"})
+        assert service.fail(session=session, job=a, error="A's error") is None
+        assert not service.heartbeat(session=session, job=a)
+        assert service.complete(session=session, job=b, result={"by": "B"})
     row = _job(sessions, queued.id)
     assert (row.status, row.result, row.last_error) == (JobStatus.done, {"by": "B"}, None)
 
 
 def test_a_job_that_keeps_killing_its_worker_ends_dead(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        queued = service.enqueue(session, "oom", max_attempts=2, run_at=T0)
+        queued = service.enqueue(session=session, kind="oom", max_attempts=2, run_at=T0)
         assert queued is not None
     now = T0
     for worker in ("A", "B"):
         with sessions.begin() as session:
-            assert service.claim(session, worker, now=now, lease_seconds=60) is not None
+            assert (
+                service.claim(session=session, worker_id=worker, now=now, lease_seconds=60)
+                is not None
+            )
         now += timedelta(seconds=61)
     with sessions.begin() as session:
-        assert service.claim(session, "C", now=now) is None
+        assert service.claim(session=session, worker_id="C", now=now) is None
     row = _job(sessions, queued.id)
     assert row.status is JobStatus.dead and row.attempts == 2
     assert row.last_error is not None and "B did not finish attempt 2 of 2" in row.last_error
@@ -185,8 +206,8 @@ def test_a_handler_exception_becomes_a_retry_with_the_error_recorded(
 
     handlers: dict[str, Handler] = {"boom": explode}
     with sessions.begin() as session:
-        queued = service.enqueue(session, "boom", {"account": "acc_9"})
-        orphan = service.enqueue(session, "nobody.handles", run_at=T0)
+        queued = service.enqueue(session=session, kind="boom", payload={"account": "acc_9"})
+        orphan = service.enqueue(session=session, kind="nobody.handles", run_at=T0)
     assert queued and orphan
     worker = Worker(sessions.begin, _context_factory(sessions, tmp_path), handlers=handlers)
     started = datetime.now(UTC)
@@ -221,7 +242,7 @@ def test_a_handler_gets_its_payload_and_context_and_its_result_is_kept(
         return {"jobs": n, **payload}
 
     with sessions.begin() as session:
-        queued = service.enqueue(session, "echo", {"x": 1})
+        queued = service.enqueue(session=session, kind="echo", payload={"x": 1})
     assert queued is not None
     worker = Worker(sessions.begin, _context_factory(sessions, tmp_path), handlers={"echo": echo})
     assert worker.run_once() and not worker.run_once()
@@ -245,7 +266,7 @@ def test_the_heartbeat_keeps_a_long_job_from_a_second_worker(
     handlers: dict[str, Handler] = {"slow": slow}
     factory = _context_factory(sessions, tmp_path)
     with sessions.begin() as session:
-        assert service.enqueue(session, "slow") is not None
+        assert service.enqueue(session=session, kind="slow") is not None
     first = Worker(sessions.begin, factory, "first", handlers=handlers, lease_seconds=0.6)
     thread = threading.Thread(target=first.run_once)
     thread.start()
@@ -267,7 +288,9 @@ def test_two_workers_run_each_of_200_jobs_exactly_once(
     database_url: str, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     with sessions.begin() as session:
-        ids = {service.enqueue(session, "count", {"n": n}).id for n in range(200)}  # type: ignore[union-attr]
+        ids = {
+            service.enqueue(session=session, kind="count", payload={"n": n}).id for n in range(200)
+        }  # type: ignore[union-attr]
     runs: list[tuple[str, str]] = []
     lock = threading.Lock()
 
@@ -314,14 +337,14 @@ def test_two_workers_run_each_of_200_jobs_exactly_once(
 def test_counts_and_listing(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         for kind in ("a", "a", "b"):
-            service.enqueue(session, kind, run_at=T0)
-        job = service.claim(session, "w", kinds=["b"], now=T0)
+            service.enqueue(session=session, kind=kind, run_at=T0)
+        job = service.claim(session=session, worker_id="w", kinds=["b"], now=T0)
         assert job is not None
-        service.complete(session, job, None, now=T0)
+        service.complete(session=session, job=job, result=None, now=T0)
     with sessions.begin() as session:
-        counts = service.counts(session)
-        latest = service.list_jobs(session, status=JobStatus.queued)
-        assert [j.kind for j in service.list_jobs(session, kind="b")] == ["b"]
+        counts = service.counts(session=session)
+        latest = service.list_jobs(session=session, status=JobStatus.queued)
+        assert [j.kind for j in service.list_jobs(session=session, kind="b")] == ["b"]
     assert counts.by_status[JobStatus.queued] == 2 and counts.by_status[JobStatus.done] == 1
     assert counts.by_status[JobStatus.dead] == 0
     assert counts.by_kind["a"][JobStatus.queued] == 2 and counts.by_kind["b"][JobStatus.done] == 1
@@ -331,18 +354,20 @@ def test_counts_and_listing(sessions: sessionmaker[Session]) -> None:
 def test_prune_deletes_old_done_and_dead_jobs_only(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         for kind in ("old", "recent", "dead", "waiting"):
-            service.enqueue(session, kind, run_at=T0 - timedelta(days=30), max_attempts=1)
+            service.enqueue(
+                session=session, kind=kind, run_at=T0 - timedelta(days=30), max_attempts=1
+            )
         for kind, finished, ok in (
             ("old", T0 - timedelta(days=8), True),
             ("recent", T0 - timedelta(days=6), True),
             ("dead", T0 - timedelta(days=8), False),
         ):
-            job = service.claim(session, "w", kinds=[kind], now=finished)
+            job = service.claim(session=session, worker_id="w", kinds=[kind], now=finished)
             assert job is not None
             if ok:
-                service.complete(session, job, None, now=finished)
+                service.complete(session=session, job=job, result=None, now=finished)
             else:
-                service.fail(session, job, "x", now=finished)
-        assert service.prune(session, now=T0) == 1
+                service.fail(session=session, job=job, error="x", now=finished)
+        assert service.prune(session=session, now=T0) == 1
         assert sorted(session.scalars(select(Job.kind))) == ["dead", "recent", "waiting"]
-        assert service.prune(session, dead_days=7, now=T0) == 1
+        assert service.prune(session=session, dead_days=7, now=T0) == 1

@@ -13,11 +13,17 @@ from tests.web.test_ui import csrf, login, soup
 
 
 def _dead_job(session: Session) -> Job:
-    job = service.enqueue(session, "outbox.deliver", {"message": "msg_1"}, max_attempts=1)
+    job = service.enqueue(
+        session=session, kind="outbox.deliver", payload={"message": "msg_1"}, max_attempts=1
+    )
     assert job is not None
-    claimed = service.claim(session, "host:1:1", kinds=["outbox.deliver"])
+    claimed = service.claim(session=session, worker_id="host:1:1", kinds=["outbox.deliver"])
     assert claimed is not None
-    service.fail(session, claimed, "Traceback ...\nSMTPConnectError: mail.example.com refused")
+    service.fail(
+        session=session,
+        job=claimed,
+        error="Traceback ...\nSMTPConnectError: mail.example.com refused",
+    )
     session.refresh(job)
     return job
 
@@ -25,7 +31,7 @@ def _dead_job(session: Session) -> Job:
 def test_admins_see_the_queue_and_retry_a_dead_job(client: TestClient, session: Session) -> None:
     admin = make_user(session, Role.admin)
     dead = _dead_job(session)
-    service.enqueue(session, "health.daily")
+    service.enqueue(session=session, kind="health.daily")
     login(client, admin)
     r = client.get("/admin/jobs")
     assert r.status_code == 200

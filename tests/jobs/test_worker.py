@@ -91,12 +91,16 @@ def test_worker_once_runs_the_due_jobs_and_exits(tmp_path: Path) -> None:
     sessions = session_factory(engine)
     long_ago = datetime(2000, 1, 1, tzinfo=UTC)
     with sessions.begin() as session:
-        stale = service.enqueue(session, "x.stale", run_at=long_ago)
+        stale = service.enqueue(session=session, kind="x.stale", run_at=long_ago)
         assert stale is not None
-        job = service.claim(session, "old", kinds=["x.stale"], now=long_ago)
-        assert job is not None and service.complete(session, job, None, now=long_ago)
-        prune = service.enqueue(session, "jobs.prune", run_at=long_ago + timedelta(days=1))
-        unknown = service.enqueue(session, "x.unknown")
+        job = service.claim(session=session, worker_id="old", kinds=["x.stale"], now=long_ago)
+        assert job is not None and service.complete(
+            session=session, job=job, result=None, now=long_ago
+        )
+        prune = service.enqueue(
+            session=session, kind="jobs.prune", run_at=long_ago + timedelta(days=1)
+        )
+        unknown = service.enqueue(session=session, kind="x.unknown")
         assert prune and unknown
 
     done = run("worker", "--once")

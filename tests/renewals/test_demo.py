@@ -16,6 +16,7 @@ from boomerang.advocacy.models import AdvocacyAsk, Referral, RewardStatus
 from boomerang.analytics.source import EventSource
 from boomerang.churn import service as churn_service
 from boomerang.config import Settings
+from boomerang.demo import surveys as surveys_demo
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.expansion import demo as expansion_demo
@@ -28,7 +29,6 @@ from boomerang.renewals import forecast
 from boomerang.renewals import pipeline as renewals_pipeline
 from boomerang.renewals.models import ForecastCategory, Renewal
 from boomerang.segments.facts import account_facts
-from boomerang.demo import surveys as surveys_demo
 
 END = date(2026, 11, 15)
 

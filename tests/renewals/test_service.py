@@ -15,7 +15,7 @@ from boomerang.accounts.models import Account, Stage
 from boomerang.billing.models import Subscription, SubscriptionStatus
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.metrics import revenue
-from boomerang.renewals import forecast, service
+from boomerang.renewals import forecast, pipeline, service
 from boomerang.renewals.models import ForecastCategory, Renewal
 from boomerang.segments import service as segments_service
 from boomerang.timeline.models import TimelineEntry
@@ -61,8 +61,8 @@ def book(session: Session) -> dict[str, Any]:
     return {"a": a, "b": b, "c": c, "d": d, "lines": lines, "east": east, "west": west}
 
 
-def _pipe(session: Session, **kw: Any) -> service.Pipeline:
-    return service.pipeline(session=session, today=TODAY, currency="USD", **kw)
+def _pipe(session: Session, **kw: Any) -> pipeline.Pipeline:
+    return pipeline.pipeline(session=session, today=TODAY, currency="USD", **kw)
 
 
 def test_pipeline_lines_and_forecast(session: Session, book: dict[str, Any]) -> None:
@@ -86,7 +86,7 @@ def test_pipeline_lines_and_forecast(session: Session, book: dict[str, Any]) -> 
         c.subscription_id,
     ]
 
-    result = service.forecast_quarters(session=session, today=TODAY, currency="USD")
+    result = pipeline.forecast_quarters(session=session, today=TODAY, currency="USD")
     q4, q1 = result["quarters"]
     assert q4["key"] == "2026-Q4" and q1["key"] == "2027-Q1"
     assert q4["expected_arr"] == pytest.approx(95000)
@@ -152,7 +152,7 @@ def test_override_and_clear(session: Session, book: dict[str, Any]) -> None:
     assert b.probability_source == "override" and b.override_reason == "PO received"
     assert c.category is ForecastCategory.at_risk and c.category_overridden
     assert c.probability == forecast.UNSCORED_PROBABILITY  # only the category changed
-    q1 = service.forecast_quarters(session=session, today=TODAY, currency="USD")["quarters"][1]
+    q1 = pipeline.forecast_quarters(session=session, today=TODAY, currency="USD")["quarters"][1]
     assert q1["expected_arr"] == pytest.approx(50000 * 0.9 + 22000 * 0.7)
     assert q1["by_category"]["at_risk"]["arr"] == pytest.approx(22000)
 

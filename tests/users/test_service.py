@@ -72,3 +72,12 @@ def test_token_of_inactive_user_is_refused(session: Session) -> None:
     _, secret = service.create_token(session=session, user=user, name="x")
     user.active = False
     assert service.user_for_token(session=session, secret=secret) is None
+
+
+def test_get_raises_for_an_unknown_user_and_find_returns_none(session: Session) -> None:
+    user = make_user(session)
+    assert service.get(session=session, user_id=user.id) is user
+    assert service.find(session=session, user_id=user.id) is user
+    assert service.find(session=session, user_id="usr_missing") is None
+    with pytest.raises(NotFound, match="usr_missing"):
+        service.get(session=session, user_id="usr_missing")

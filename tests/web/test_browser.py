@@ -20,7 +20,7 @@ from boomerang.db import engine_from_settings, session_factory
 from boomerang.schema import migrate
 from boomerang.tasks import service as tasks_service
 from boomerang.tasks.models import TaskType
-from boomerang.timeline import service as timeline_service
+from boomerang.timeline import events as timeline_events
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role
 from tests.factories import PASSWORD, add_contact, add_line, make_account, make_user
@@ -69,9 +69,9 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         )
         add_line(session, acme, 125000, date(2025, 2, 1), renewal=date(2099, 2, 1), seats=120)
         add_contact(session, acme, "Wile E. Coyote", ContactRole.champion)
-        timeline_service.create(
+        timeline_events.note_logged(
             session=session,
-            account=acme,
+            account_id=acme.id,
             kind=EntryKind.meeting,
             body="Quarterly business review",
             author=csm,

@@ -46,7 +46,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
         wile = add_contact(session, acme, "Wile E. Coyote", ContactRole.champion)
         wile.email = "wile@acme.example"
         mail_service.enqueue(
-            session,
+            session=session,
             settings=settings,
             account=acme,
             to_contact=wile,
@@ -55,7 +55,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
             source="playbook:renewal-120-days",
             require_approval=True,
         )
-        jobs_service.enqueue(session, "webhook.deliver", {"endpoint_id": "x", "event": {}})
+        jobs_service.enqueue(
+            session=session, kind="webhook.deliver", payload={"endpoint_id": "x", "event": {}}
+        )
     port = _free_port()
     app = create_app(settings, engine=engine)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

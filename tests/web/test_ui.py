@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account, ContactRole, Stage
 from boomerang.billing import service as billing_service
-from boomerang.timeline import service as timeline_service
+from boomerang.timeline import events as timeline_events
 from boomerang.timeline.models import EntryKind
 from boomerang.users.models import Role, User
 from tests.factories import PASSWORD, add_contact, add_line, make_account, make_user
@@ -51,9 +51,9 @@ def world(session: Session) -> dict[str, object]:
     theirs = make_account(session, name="Umbrella", owner=other, tier="enterprise")
     add_line(session, mine, 48000, date(2025, 3, 1), renewal=date(2099, 3, 1))
     add_contact(session, mine, "Peter Gibbons", ContactRole.champion)
-    timeline_service.create(
+    timeline_events.note_logged(
         session=session,
-        account=mine,
+        account_id=mine.id,
         kind=EntryKind.call,
         body="Kick-off call went well",
         author=csm,

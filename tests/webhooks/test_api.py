@@ -116,6 +116,8 @@ def test_ticket_created_then_solved_and_a_retry_is_applied_once(
 def test_billing_invoice_and_subscription_lifecycle(
     client: TestClient, session: Session, account: Account, billing: str
 ) -> None:
+    account.currency = "EUR"  # a line is in its account's currency (the billing rule)
+    session.flush()
     sub = {
         "id": "sub_1",
         "account": "acme",
@@ -175,6 +177,38 @@ def test_billing_invoice_and_subscription_lifecycle(
     assert account.arr == Decimal("0.00")
 
 
+def test_a_subscription_in_another_currency_than_its_account_is_rejected(
+    client: TestClient, session: Session, account: Account, billing: str
+) -> None:
+    sub = {
+        "id": "sub_1",
+        "account": "acme",
+        "product": "Platform",
+        "arr": "24000.00",
+        "currency": "EUR",
+        "start_date": "2026-01-01",
+        "renewal_date": "2027-01-01",
+    }
+    r = _post(client, "stripe", billing, {"id": "e1", "type": "subscription.created", "data": sub})
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "subscription currency EUR differs from the account's USD"
+        " (one currency per account until exchange rates arrive)"
+    )
+    delivery = session.scalars(select(WebhookDelivery)).one()
+    assert delivery.status is DeliveryStatus.rejected
+    assert _count(session, Subscription) == 0
+    session.refresh(account)
+    assert account.arr == Decimal("0.00")
+    # Naming none, the line takes its account's currency, whatever it is: applied.
+    account.currency = "GBP"
+    session.flush()
+    del sub["currency"]
+    r = _post(client, "stripe", billing, {"id": "e1", "type": "subscription.created", "data": sub})
+    assert r.json()["status"] == "applied"
+    assert session.scalars(select(Subscription.currency)).one() == "GBP"
+
+
 @pytest.mark.parametrize(
     ("header", "at_offset", "message"),
     [
@@ -217,7 +251,9 @@ def test_unknown_and_revoked_sources_are_404(
     assert _post(client, "nope", tickets, _ticket("e")).status_code == 404
     service.revoke(session=session, ref="zendesk")
     r = _post(client, "zendesk", tickets, _ticket("e"))
-    assert r.status_code == 404 and r.json() == {"detail": "no webhook source 'zendesk'"}
+    missing = "no webhook source 'zendesk'"
+    assert r.status_code == 404
+    assert r.json() == {"detail": missing, "code": "not_found", "message": missing}
 
 
 def test_rotation_keeps_the_old_secret_for_a_grace_period(

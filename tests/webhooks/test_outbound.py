@@ -131,7 +131,7 @@ def test_delivery_is_signed_and_a_failure_is_retried(
         session=session, name="crm", url=receiver.url, events=["ping"]
     )
     receiver.answers[:] = [503, 200]
-    assert outbound.emit(session, "ping", {"message": "hi"}) == 1
+    assert outbound.emit(session=session, event_type="ping", data={"message": "hi"}) == 1
     (job,) = _jobs(session)
     now = datetime.now(UTC)
     context = _context(session, settings, now)
@@ -159,7 +159,7 @@ def test_a_removed_or_paused_endpoint_skips_its_queued_jobs(
     session: Session, settings: Settings, receiver: Receiver
 ) -> None:
     outbound.create(session=session, name="crm", url=receiver.url, events=["*"])
-    outbound.emit(session, "ping", {})
+    outbound.emit(session=session, event_type="ping", data={})
     (job,) = _jobs(session)
     outbound.update(session=session, name="crm", active=False)
     context = _context(session, settings, T0)

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Subquery, and_, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from boomerang.accounts.models import Account, Contact, Stage
@@ -33,8 +33,7 @@ from boomerang.advocacy.models import (
 from boomerang.errors import Conflict, Forbidden, Invalid, NotFound
 from boomerang.health.models import HealthScore
 from boomerang.surveys.models import SurveyKind, SurveyResponse
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.users.models import User
 
 PROMOTER = 9
@@ -72,13 +71,6 @@ def _enum(cls: Any, value: str, name: str) -> Any:
         raise Invalid(f"{name}: {value!r} is not one of {known}") from None
 
 
-def _log(session: Session, account: Account, subject: str, body: str, by: User | None) -> None:
-    timeline_service.create(
-        session=session, account=account, kind=EntryKind.system, subject=subject[:300],
-        body=body, author=by,
-    )  # fmt: skip
-
-
 # -- suggestions -------------------------------------------------------------------------
 
 
@@ -106,12 +98,9 @@ class Suggestion:
         }
 
 
-def suggestions(
-    *, session: Session, now: datetime, cooldown_days: int, limit: int = 200
-) -> list[Suggestion]:
-    """Promoters on a positive vector who may be asked now, best score and latest first."""
-    since = now - timedelta(days=NPS_LOOKBACK_DAYS)
-    latest_answer = (
+def _latest_nps_answers(*, since: datetime) -> Subquery:
+    """Each contact's latest NPS answer since ``since``: (contact_id, at)."""
+    return (
         select(SurveyResponse.contact_id, func.max(SurveyResponse.responded_at).label("at"))
         .where(
             SurveyResponse.survey == SurveyKind.nps,
@@ -121,17 +110,34 @@ def suggestions(
         .group_by(SurveyResponse.contact_id)
         .subquery()
     )
-    latest_score = (
+
+
+def _latest_scores(*, today: date) -> Subquery:
+    """Each account's latest default health score up to ``today``: (account_id, as_of)."""
+    return (
         select(HealthScore.account_id, func.max(HealthScore.as_of).label("as_of"))
-        .where(HealthScore.scorecard == "default", HealthScore.as_of <= now.date())
+        .where(HealthScore.scorecard == "default", HealthScore.as_of <= today)
         .group_by(HealthScore.account_id)
         .subquery()
     )
-    last_ask = (
+
+
+def _last_asks() -> Subquery:
+    """When each contact was last asked anything: (contact_id, at)."""
+    return (
         select(AdvocacyAsk.contact_id, func.max(AdvocacyAsk.asked_at).label("at"))
         .group_by(AdvocacyAsk.contact_id)
         .subquery()
     )
+
+
+def suggestions(
+    *, session: Session, now: datetime, cooldown_days: int, limit: int = 200
+) -> list[Suggestion]:
+    """Promoters on a positive vector who may be asked now, best score and latest first."""
+    latest_answer = _latest_nps_answers(since=now - timedelta(days=NPS_LOOKBACK_DAYS))
+    latest_score = _latest_scores(today=now.date())
+    last_ask = _last_asks()
     cutoff = now - timedelta(days=cooldown_days)
     stmt = (
         select(
@@ -244,11 +250,14 @@ def ask(
     row.account, row.contact = contact.account, contact
     session.add(row)
     session.flush()
-    _log(
-        session, contact.account, f"Advocacy ask: {what.value.replace('_', ' ')}",
-        f"{contact.name} was asked for a {what.value.replace('_', ' ')}."
-        + (f"\n\n{text}" if text else ""), by,
-    )  # fmt: skip
+    timeline_events.advocate_asked(
+        session=session,
+        account_id=contact.account.id,
+        contact=contact.name,
+        kind=what.value,
+        note=text,
+        by=by,
+    )
     return row
 
 
@@ -275,10 +284,15 @@ def update_ask(
     if target is AskStatus.completed:
         row.completed_at = now or datetime.now(UTC)
     session.flush()
-    _log(
-        session, row.account, f"Advocacy {row.kind.value.replace('_', ' ')}: {target.value}",
-        f"{row.contact.name}: {target.value}." + (f"\n\n{text}" if text else ""), by,
-    )  # fmt: skip
+    timeline_events.advocate_answered(
+        session=session,
+        account_id=row.account_id,
+        contact=row.contact.name,
+        kind=row.kind.value,
+        status=target.value,
+        note=text,
+        by=by,
+    )
     return row
 
 
@@ -331,6 +345,7 @@ def refer(
     """Record that ``account`` (its ``contact``) referred a prospect."""
     _may_write(by)
     name = _text(prospect_name, "prospect_name", 300, required=True)
+    assert name is not None  # required
     email = _text(prospect_email, "prospect_email", 320)
     if email is not None and not EMAIL.match(email):
         raise Invalid(f"prospect_email: {email!r} is not an email address")
@@ -355,8 +370,13 @@ def refer(
     row.account, row.contact = account, contact
     session.add(row)
     session.flush()
-    who = f" by {contact.name}" if contact else ""
-    _log(session, account, f"Referral: {name}", f"Referred {name}{who}.", by)
+    timeline_events.referral_made(
+        session=session,
+        account_id=account.id,
+        prospect=name,
+        contact=contact.name if contact else None,
+        by=by,
+    )
     return row
 
 
@@ -384,11 +404,14 @@ def update_referral(
     if target is ReferralStatus.won and row.reward_amount:
         row.reward_status = RewardStatus.due
     session.flush()
-    due = " A reward is due." if row.reward_status is RewardStatus.due else ""
-    _log(
-        session, row.account, f"Referral {row.prospect_name}: {target.value}",
-        f"The referral of {row.prospect_name} is {target.value}.{due}", by,
-    )  # fmt: skip
+    timeline_events.referral_moved(
+        session=session,
+        account_id=row.account_id,
+        prospect=row.prospect_name,
+        status=target.value,
+        reward_due=row.reward_status is RewardStatus.due,
+        by=by,
+    )
     return row
 
 
@@ -402,10 +425,14 @@ def pay_reward(
     row.reward_status = RewardStatus.paid
     row.reward_paid_at = now or datetime.now(UTC)
     session.flush()
-    _log(
-        session, row.account, f"Referral reward paid: {row.prospect_name}",
-        f"Paid {row.reward_amount:,.2f} {row.currency} for referring {row.prospect_name}.", by,
-    )  # fmt: skip
+    timeline_events.referral_reward_paid(
+        session=session,
+        account_id=row.account_id,
+        prospect=row.prospect_name,
+        amount=row.reward_amount,
+        currency=row.currency,
+        by=by,
+    )
     return row
 
 

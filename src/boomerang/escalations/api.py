@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Invalid
-from boomerang.escalations import service
+from boomerang.escalations import notify, service
 from boomerang.escalations.models import Escalation, EscalationStatus, Level
 from boomerang.users import service as users_service
 from boomerang.users.models import User
@@ -118,7 +118,9 @@ def list_escalations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EscalationOut]:
     account_id = accounts_service.get_by_ref(session=session, ref=account).id if account else None
-    found = service.list_escalations(session, status=status, account_id=account_id, limit=limit)
+    found = service.list_escalations(
+        session=session, status=status, account_id=account_id, limit=limit
+    )
     return [EscalationOut.of(e) for e in found]
 
 
@@ -129,13 +131,13 @@ def open_escalation(
     require_writer(user)
     account = accounts_service.get_by_ref(session=session, ref=body.account)
     escalation = service.open_escalation(
-        session,
+        session=session,
         account=account,
         problem=body.problem,
         severity=body.severity,
         mission_critical=body.mission_critical,
         opened_by=user,
-        contacts=service.contacts_by_id(session, account, body.contacts),
+        contacts=service.contacts_by_id(session=session, account=account, ids=body.contacts),
         people=[_user(session, p) for p in body.people],
         source=body.source,
         level=body.level,
@@ -146,7 +148,7 @@ def open_escalation(
 
 @router.get("/{escalation_id}", response_model=EscalationOut)
 def get_escalation(escalation_id: str, session: SessionDep, user: APIUser) -> EscalationOut:
-    return EscalationOut.of(service.get(session, escalation_id))
+    return EscalationOut.of(service.get(session=session, escalation_id=escalation_id))
 
 
 @router.post("/{escalation_id}/escalate", response_model=EscalationOut)
@@ -154,9 +156,13 @@ def escalate(
     escalation_id: str, body: EscalateIn, request: Request, session: SessionDep, user: APIUser
 ) -> EscalationOut:
     require_writer(user)
-    escalation = service.get(session, escalation_id)
+    escalation = service.get(session=session, escalation_id=escalation_id)
     service.escalate(
-        session, escalation, reason=body.reason, by=user, settings=request.app.state.settings
+        session=session,
+        escalation=escalation,
+        reason=body.reason,
+        by=user,
+        settings=request.app.state.settings,
     )
     return EscalationOut.of(escalation)
 
@@ -170,9 +176,13 @@ def status_update(
     user: APIUser,
 ) -> StatusUpdateOut:
     require_writer(user)
-    escalation = service.get(session, escalation_id)
-    result = service.send_status_update(
-        session, escalation, settings=request.app.state.settings, text=body.text, by=user
+    escalation = service.get(session=session, escalation_id=escalation_id)
+    result = notify.send_status_update(
+        session=session,
+        escalation=escalation,
+        settings=request.app.state.settings,
+        text=body.text,
+        by=user,
     )
     return StatusUpdateOut(
         queued=[m.id for m in result.queued],
@@ -186,6 +196,6 @@ def resolve(
     escalation_id: str, body: ResolveIn, session: SessionDep, user: APIUser
 ) -> EscalationOut:
     require_writer(user)
-    escalation = service.get(session, escalation_id)
-    service.resolve(session, escalation, resolution=body.resolution, by=user)
+    escalation = service.get(session=session, escalation_id=escalation_id)
+    service.resolve(session=session, escalation=escalation, resolution=body.resolution, by=user)
     return EscalationOut.of(escalation)

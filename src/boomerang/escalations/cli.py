@@ -71,7 +71,7 @@ def open_escalation(
 
     with runtime.transaction() as session:
         escalation = service.open_escalation(
-            session,
+            session=session,
             account=accounts_service.get_by_ref(session=session, ref=account),
             problem=problem,
             severity=severity,
@@ -107,7 +107,7 @@ def list_escalations(
         )
         rows = [
             _row(e, now)
-            for e in service.list_escalations(session, status=status, account_id=account_id)
+            for e in service.list_escalations(session=session, status=status, account_id=account_id)
         ]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -133,9 +133,13 @@ def escalate(
     from boomerang.escalations import service
 
     with runtime.transaction() as session:
-        escalation = service.get(session, escalation_id)
+        escalation = service.get(session=session, escalation_id=escalation_id)
         service.escalate(
-            session, escalation, reason=reason, by=_by(session, by), settings=runtime.settings
+            session=session,
+            escalation=escalation,
+            reason=reason,
+            by=_by(session, by),
+            settings=runtime.settings,
         )
         console.print(f"{escalation.id} is at {escalation.level.label} level", highlight=False)
 
@@ -151,8 +155,10 @@ def resolve(
     from boomerang.escalations import service
 
     with runtime.transaction() as session:
-        escalation = service.get(session, escalation_id)
-        service.resolve(session, escalation, resolution=resolution, by=_by(session, by))
+        escalation = service.get(session=session, escalation_id=escalation_id)
+        service.resolve(
+            session=session, escalation=escalation, resolution=resolution, by=_by(session, by)
+        )
         console.print(f"{escalation.id} resolved", highlight=False)
 
 
@@ -164,7 +170,7 @@ def tick() -> None:
     from boomerang.escalations import service
 
     with runtime.transaction() as session:
-        moved = service.tick(session, settings=runtime.settings)
+        moved = service.tick(session=session, settings=runtime.settings)
         for e in moved:
             console.print(f"{e.id} -> {e.level.label}", highlight=False)
         console.print(f"{len(moved)} escalated", highlight=False)

@@ -16,7 +16,7 @@ def tick(context: Context, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Move up every open escalation whose level's time budget ran out (safe to run twice:
     a moved escalation has a fresh budget)."""
     with context.transaction() as session:
-        moved = service.tick(session, context.now, settings=context.settings)
+        moved = service.tick(session=session, now=context.now, settings=context.settings)
         return {"escalated": [e.id for e in moved]}
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Invalid
-from boomerang.escalations import service
+from boomerang.escalations import notify, service
 from boomerang.escalations.models import Escalation
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
 from boomerang.web.templating import render
@@ -44,7 +44,7 @@ def escalations_page(
         request,
         "escalations/list.html",
         {
-            "escalations": service.list_escalations(session, status=status),
+            "escalations": service.list_escalations(session=session, status=status),
             "status": status,
             "now": now,
             "time_left": time_left,
@@ -71,7 +71,7 @@ def open_escalation(
         raise Invalid("viewers cannot open escalations")
     acc = accounts_service.get_by_ref(session=session, ref=account.strip())
     service.open_escalation(
-        session,
+        session=session,
         account=acc,
         problem=problem,
         severity=severity,
@@ -90,9 +90,13 @@ def escalate(
     user: UIUser,
     reason: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    escalation = service.get(session, escalation_id)
+    escalation = service.get(session=session, escalation_id=escalation_id)
     service.escalate(
-        session, escalation, reason=reason, by=user, settings=request.app.state.settings
+        session=session,
+        escalation=escalation,
+        reason=reason,
+        by=user,
+        settings=request.app.state.settings,
     )
     return _back()
 
@@ -104,8 +108,8 @@ def resolve(
     user: UIUser,
     resolution: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    escalation = service.get(session, escalation_id)
-    service.resolve(session, escalation, resolution=resolution, by=user)
+    escalation = service.get(session=session, escalation_id=escalation_id)
+    service.resolve(session=session, escalation=escalation, resolution=resolution, by=user)
     return _back()
 
 
@@ -117,9 +121,13 @@ def status_update(
     user: UIUser,
     text: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    escalation = service.get(session, escalation_id)
-    result = service.send_status_update(
-        session, escalation, settings=request.app.state.settings, text=text, by=user
+    escalation = service.get(session=session, escalation_id=escalation_id)
+    result = notify.send_status_update(
+        session=session,
+        escalation=escalation,
+        settings=request.app.state.settings,
+        text=text,
+        by=user,
     )
     summary = f"{len(result.queued)} queued, {len(result.refused)} refused"
     return RedirectResponse(f"{PAGE}?sent={summary.replace(' ', '+')}", status_code=303)

@@ -31,8 +31,7 @@ from boomerang.expansion import signals
 from boomerang.expansion.models import Opportunity, OpportunityStage, Signal
 from boomerang.metrics import revenue
 from boomerang.segments import service as segments_service
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.users.models import User
 
 MAX_TEXT = 5_000
@@ -60,17 +59,6 @@ def _chunks(ids: list[str], size: int = 500) -> Iterator[list[str]]:
         yield ids[start : start + size]
 
 
-def _log(session: Session, opp: Opportunity, subject: str, body: str, by: User | None) -> None:
-    timeline_service.create(
-        session=session,
-        account=opp.account,
-        kind=EntryKind.system,
-        subject=subject[:300],
-        body=f"{body}\n\n(opportunity {opp.id})",
-        author=by,
-    )
-
-
 # -- detection ---------------------------------------------------------------------------
 
 
@@ -91,7 +79,7 @@ class Detection:
 
 
 def _fact_hits(
-    session: Session, today: date, seat_utilisation: float
+    *, session: Session, today: date, seat_utilisation: float
 ) -> dict[Signal, dict[str, dict[str, Any]]]:
     """Per facts signal, the accounts it holds for and their evidence (one query each)."""
     conditions = {
@@ -113,7 +101,7 @@ def _fact_hits(
     return hits
 
 
-def _new_team_hits(session: Session, now: datetime) -> dict[str, dict[str, Any]]:
+def _new_team_hits(*, session: Session, now: datetime) -> dict[str, dict[str, Any]]:
     """Accounts with at least ``NEW_USERS`` contacts first seen recently and active since."""
     since = now - timedelta(days=signals.NEW_USERS_DAYS)
     fresh = (
@@ -139,6 +127,61 @@ def _new_team_hits(session: Session, now: datetime) -> dict[str, dict[str, Any]]
     }
 
 
+def _blocked(*, session: Session, when: datetime) -> dict[tuple[str, str], bool]:
+    """(account, signal) -> True when an opportunity is open for it, False when one closed
+    less than ``REOPEN_AFTER_DAYS`` ago."""
+    closed_since = when - timedelta(days=signals.REOPEN_AFTER_DAYS)
+    blocked: dict[tuple[str, str], bool] = {}
+    for account_id, sig, open_signal in session.execute(
+        select(Opportunity.account_id, Opportunity.signal, Opportunity.open_signal).where(
+            or_(Opportunity.open_signal.is_not(None), Opportunity.closed_at >= closed_since)
+        )
+    ):
+        key = (account_id, Signal(sig).value)
+        blocked[key] = blocked.get(key, False) or open_signal is not None
+    return blocked
+
+
+def _currency_and_owner(*, session: Session, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for chunk in _chunks(ids):
+        for a, currency, owner in session.execute(
+            select(Account.id, Account.currency, Account.owner_id).where(Account.id.in_(chunk))
+        ):
+            found[a] = (currency, owner)
+    return found
+
+
+def _detected(
+    signal: Signal,
+    account_id: str,
+    evidence: dict[str, Any],
+    account: tuple[str, str | None],
+    when: datetime,
+) -> Opportunity:
+    """The opportunity ``signal`` opens on the account, from its evidence."""
+    rule = signals.RULES[signal]
+    currency, owner = account
+    estimate = Decimal(str(evidence["arr"] * rule.share)).quantize(CENT)
+    try:
+        title = rule.title.format(**evidence)
+    except (TypeError, ValueError, KeyError):
+        title = rule.title.split(":")[0]
+    return Opportunity(
+        account_id=account_id,
+        signal=signal,
+        open_signal=signal.value,
+        title=title[:300],
+        estimated_arr=estimate,
+        currency=currency,
+        stage=OpportunityStage.identified,
+        evidence={k: v for k, v in evidence.items() if v is not None},
+        owner_id=owner,
+        detected_at=when,
+        updated_at=when,
+    )
+
+
 def detect(
     *,
     session: Session,
@@ -150,27 +193,13 @@ def detect(
     if not 0 < seat_utilisation <= 2:
         raise Invalid("seat_utilisation: must be above 0 and at most 2")
     when = now or datetime.now(UTC)
-    hits = _fact_hits(session, today, seat_utilisation)
-    hits[Signal.new_teams] = _new_team_hits(session, when)
-    closed_since = when - timedelta(days=signals.REOPEN_AFTER_DAYS)
-    blocked: dict[tuple[str, str], bool] = {}  # (account, signal) -> still open
-    for account_id, sig, open_signal in session.execute(
-        select(Opportunity.account_id, Opportunity.signal, Opportunity.open_signal).where(
-            or_(Opportunity.open_signal.is_not(None), Opportunity.closed_at >= closed_since)
-        )
-    ):
-        key = (account_id, Signal(sig).value)
-        blocked[key] = blocked.get(key, False) or open_signal is not None
+    hits = _fact_hits(session=session, today=today, seat_utilisation=seat_utilisation)
+    hits[Signal.new_teams] = _new_team_hits(session=session, now=when)
+    blocked = _blocked(session=session, when=when)
     wanted = sorted({a for found in hits.values() for a in found})
-    accounts: dict[str, tuple[str, str | None]] = {}
-    for chunk in _chunks(wanted):
-        for a, currency, owner in session.execute(
-            select(Account.id, Account.currency, Account.owner_id).where(Account.id.in_(chunk))
-        ):
-            accounts[a] = (currency, owner)
+    accounts = _currency_and_owner(session=session, ids=wanted)
     result = Detection()
     for signal, found in hits.items():
-        rule = signals.RULES[signal]
         for account_id in sorted(found):
             key = (account_id, signal.value)
             if key in blocked:
@@ -179,26 +208,7 @@ def detect(
                 else:
                     result.recently_closed += 1
                 continue
-            evidence = found[account_id]
-            currency, owner = accounts[account_id]
-            estimate = Decimal(str(evidence["arr"] * rule.share)).quantize(CENT)
-            try:
-                title = rule.title.format(**evidence)
-            except (TypeError, ValueError, KeyError):
-                title = rule.title.split(":")[0]
-            opp = Opportunity(
-                account_id=account_id,
-                signal=signal,
-                open_signal=signal.value,
-                title=title[:300],
-                estimated_arr=estimate,
-                currency=currency,
-                stage=OpportunityStage.identified,
-                evidence={k: v for k, v in evidence.items() if v is not None},
-                owner_id=owner,
-                detected_at=when,
-                updated_at=when,
-            )
+            opp = _detected(signal, account_id, found[account_id], accounts[account_id], when)
             session.add(opp)
             result.opportunities.append(opp)
             result.created[signal.value] = result.created.get(signal.value, 0) + 1
@@ -321,7 +331,9 @@ def create(
     opp.account = account
     session.add(opp)
     session.flush()
-    _log(session, opp, f"Expansion opportunity: {opp.title}", "Opened by hand.", by)
+    timeline_events.opportunity_opened(
+        session=session, account_id=opp.account_id, opportunity_id=opp.id, title=opp.title, by=by
+    )
     return opp
 
 
@@ -356,6 +368,17 @@ def _close(opp: Opportunity, stage: OpportunityStage, when: datetime) -> None:
     opp.updated_at = when
 
 
+def _next_renewal(*, session: Session, account: Account, start: date) -> date | None:
+    """The account's next renewal after ``start``, of the lines live then."""
+    return session.scalar(
+        select(func.min(Subscription.renewal_date)).where(
+            Subscription.account_id == account.id,
+            billing_service.live_on(start),  # type: ignore[arg-type]
+            Subscription.renewal_date > start,
+        )
+    )
+
+
 def win(
     *,
     session: Session,
@@ -379,13 +402,7 @@ def win(
     _open(opp)
     start = on or today
     account = opp.account
-    renewal = session.scalar(
-        select(func.min(Subscription.renewal_date)).where(
-            Subscription.account_id == account.id,
-            billing_service.live_on(start),  # type: ignore[arg-type]
-            Subscription.renewal_date > start,
-        )
-    )
+    renewal = _next_renewal(session=session, account=account, start=start)
     line = billing_service.add_subscription(
         session=session,
         account=account,
@@ -406,12 +423,16 @@ def win(
     opp.product = name
     session.flush()
     billing_service.refresh_rollups(session=session, today=today, account_ids=[account.id])
-    _log(
-        session,
-        opp,
-        f"Expansion won: {opp.title}",
-        f"Won {opp.won_arr:,.2f} {account.currency} of ARR from {start} ({name}).",
-        by,
+    timeline_events.opportunity_won(
+        session=session,
+        account_id=account.id,
+        opportunity_id=opp.id,
+        title=opp.title,
+        arr=opp.won_arr,
+        currency=account.currency,
+        start=start,
+        product=name,
+        by=by,
     )
     return opp
 
@@ -420,9 +441,17 @@ def lose(*, session: Session, opp: Opportunity, reason: str, by: User | None = N
     """Close as lost, with the reason."""
     _may_write(by)
     text = _text(reason, "reason", MAX_TEXT, required=True)
+    assert text is not None  # required
     _open(opp)
     _close(opp, OpportunityStage.lost, datetime.now(UTC))
     opp.lost_reason = text
     session.flush()
-    _log(session, opp, f"Expansion lost: {opp.title}", f"Lost: {text}", by)
+    timeline_events.opportunity_lost(
+        session=session,
+        account_id=opp.account_id,
+        opportunity_id=opp.id,
+        title=opp.title,
+        reason=text,
+        by=by,
+    )
     return opp

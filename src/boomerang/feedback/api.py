@@ -173,9 +173,13 @@ def list_feedback(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[FeedbackOut]:
     account_id = accounts_service.get_by_ref(session=session, ref=account).id if account else None
-    request_id = service.get_request(session, request).id if request else None
+    request_id = service.get_request(session=session, ref=request).id if request else None
     items = service.list_feedback(
-        session, account_id=account_id, request_id=request_id, unlinked=unlinked, limit=limit
+        session=session,
+        account_id=account_id,
+        request_id=request_id,
+        unlinked=unlinked,
+        limit=limit,
     )
     return [FeedbackOut.of(i) for i in items]
 
@@ -184,12 +188,12 @@ def list_feedback(
 def add_feedback(body: FeedbackIn, session: SessionDep, user: APIUser) -> FeedbackOut:
     account = accounts_service.get_by_ref(session=session, ref=body.account)
     item = service.add_feedback(
-        session,
+        session=session,
         account=account,
         text=body.text,
         channel=body.channel,
         contact=_contact(session, body.contact) if body.contact else None,
-        request=service.get_request(session, body.request) if body.request else None,
+        request=service.get_request(session=session, ref=body.request) if body.request else None,
         source_ref=body.source_ref,
         by=user,
     )
@@ -206,16 +210,16 @@ class FromSourceIn(BaseModel):
 @router.post("/from-source", response_model=FeedbackOut, status_code=201)
 def from_source(body: FromSourceIn, session: SessionDep, user: APIUser) -> FeedbackOut:
     """Feedback from a survey comment or a ticket (its account, contact and text)."""
-    request = service.get_request(session, body.request) if body.request else None
-    item = service.from_source(session, source=body.source, request=request, by=user)
+    request = service.get_request(session=session, ref=body.request) if body.request else None
+    item = service.from_source(session=session, source=body.source, request=request, by=user)
     return FeedbackOut.of(item)
 
 
 @router.post("/{item_id}/link", response_model=FeedbackOut)
 def link(item_id: str, body: LinkIn, session: SessionDep, user: APIUser) -> FeedbackOut:
-    item = service.get_item(session, item_id)
-    request = service.get_request(session, body.request) if body.request else None
-    return FeedbackOut.of(service.link(session, item, request, by=user))
+    item = service.get_item(session=session, item_id=item_id)
+    request = service.get_request(session=session, ref=body.request) if body.request else None
+    return FeedbackOut.of(service.link(session=session, item=item, request=request, by=user))
 
 
 @router.get("/requests", response_model=list[RequestOut])
@@ -223,24 +227,24 @@ def list_requests(
     session: SessionDep, user: APIUser, status: RequestStatus | None = None
 ) -> list[RequestOut]:
     """Feature requests ranked by the ARR of the distinct accounts asking."""
-    return [_ranked_out(r) for r in service.ranked(session, status=status)]
+    return [_ranked_out(r) for r in service.ranked(session=session, status=status)]
 
 
 @router.post("/requests", response_model=RequestOut, status_code=201)
 def create_request(body: RequestIn, session: SessionDep, user: APIUser) -> RequestOut:
     request = service.create_request(
-        session, title=body.title, description=body.description, by=user
+        session=session, title=body.title, description=body.description, by=user
     )
     return _ranked_out(service.Ranked(request, 0, Decimal("0.00"), 0))
 
 
 def _one(session: SessionDep, request_id: str) -> RequestOut:
-    return _ranked_out(service.ranked(session, request_id=request_id)[0])
+    return _ranked_out(service.ranked(session=session, request_id=request_id)[0])
 
 
 @router.get("/requests/{ref}", response_model=RequestOut)
 def get_request(ref: str, session: SessionDep, user: APIUser) -> RequestOut:
-    return _one(session, service.get_request(session, ref).id)
+    return _one(session, service.get_request(session=session, ref=ref).id)
 
 
 @router.post("/requests/{ref}/status", response_model=StatusOut)
@@ -248,9 +252,13 @@ def set_status(
     ref: str, body: StatusIn, request: Request, session: SessionDep, user: APIUser
 ) -> StatusOut:
     """Move a request; ``shipped`` emails the requesting contacts through the outbox."""
-    found = service.get_request(session, ref)
+    found = service.get_request(session=session, ref=ref)
     result = service.set_status(
-        session, found, body.status, settings=request.app.state.settings, by=user
+        session=session,
+        request=found,
+        status=body.status,
+        settings=request.app.state.settings,
+        by=user,
     )
     return StatusOut(
         request=_one(session, found.id),
@@ -261,42 +269,51 @@ def set_status(
 
 @router.get("/groups", response_model=list[GroupOut])
 def list_groups(session: SessionDep, user: APIUser) -> list[GroupOut]:
-    return [GroupOut.of(g) for g in service.list_groups(session)]
+    return [GroupOut.of(g) for g in service.list_groups(session=session)]
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201)
 def create_group(body: GroupIn, session: SessionDep, user: APIUser) -> GroupOut:
     group = service.create_group(
-        session, name=body.name, kind=body.kind, description=body.description, by=user
+        session=session, name=body.name, kind=body.kind, description=body.description, by=user
     )
     return GroupOut.of(group)
 
 
 @router.get("/groups/{ref}", response_model=GroupOut)
 def get_group(ref: str, session: SessionDep, user: APIUser) -> GroupOut:
-    return GroupOut.of(service.get_group(session, ref))
+    return GroupOut.of(service.get_group(session=session, ref=ref))
 
 
 @router.post("/groups/{ref}/members", response_model=GroupOut, status_code=201)
 def add_member(ref: str, body: MemberIn, session: SessionDep, user: APIUser) -> GroupOut:
-    group = service.get_group(session, ref)
+    group = service.get_group(session=session, ref=ref)
     service.add_member(
-        session, group, _contact(session, body.contact), joined_on=body.joined_on, by=user
+        session=session,
+        group=group,
+        contact=_contact(session, body.contact),
+        joined_on=body.joined_on,
+        by=user,
     )
     return GroupOut.of(group)
 
 
 @router.delete("/groups/{ref}/members/{contact_id}", response_model=GroupOut)
 def remove_member(ref: str, contact_id: str, session: SessionDep, user: APIUser) -> GroupOut:
-    group = service.get_group(session, ref)
-    service.remove_member(session, group, contact_id, by=user)
+    group = service.get_group(session=session, ref=ref)
+    service.remove_member(session=session, group=group, contact_id=contact_id, by=user)
     return GroupOut.of(group)
 
 
 @router.post("/groups/{ref}/meetings", response_model=GroupOut, status_code=201)
 def add_meeting(ref: str, body: MeetingIn, session: SessionDep, user: APIUser) -> GroupOut:
-    group = service.get_group(session, ref)
+    group = service.get_group(session=session, ref=ref)
     service.add_meeting(
-        session, group, held_on=body.held_on, title=body.title, notes=body.notes, by=user
+        session=session,
+        group=group,
+        held_on=body.held_on,
+        title=body.title,
+        notes=body.notes,
+        by=user,
     )
     return GroupOut.of(group)

@@ -57,12 +57,12 @@ def add(
 
     with runtime.transaction() as session:
         item = service.add_feedback(
-            session,
+            session=session,
             account=accounts_service.get_by_ref(session=session, ref=account),
             text=text,
             channel=channel,
             contact=_contact(session, contact),
-            request=service.get_request(session, request) if request else None,
+            request=service.get_request(session=session, ref=request) if request else None,
             source_ref=source_ref,
         )
         console.print(f"added {item.id}", highlight=False)
@@ -80,8 +80,8 @@ def from_source(
     from boomerang.feedback import service
 
     with runtime.transaction() as session:
-        found = service.get_request(session, request) if request else None
-        item = service.from_source(session, source=source, request=found)
+        found = service.get_request(session=session, ref=request) if request else None
+        item = service.from_source(session=session, source=source, request=found)
         console.print(f"added {item.id} from {item.source_ref}", highlight=False)
 
 
@@ -95,7 +95,7 @@ def request(
     from boomerang.feedback import service
 
     with runtime.transaction() as session:
-        found = service.create_request(session, title=title, description=description)
+        found = service.create_request(session=session, title=title, description=description)
         console.print(f"created {found.id}: {found.title}", highlight=False)
 
 
@@ -110,7 +110,9 @@ def link(
 
     with runtime.transaction() as session:
         found = service.link(
-            session, service.get_item(session, item), service.get_request(session, request)
+            session=session,
+            item=service.get_item(session=session, item_id=item),
+            request=service.get_request(session=session, ref=request),
         )
         console.print(f"{found.id} -> {request}", highlight=False)
 
@@ -136,7 +138,7 @@ def requests(
                 "arr": str(r.arr),
                 "feedback": r.items,
             }
-            for r in service.ranked(session, status=status)
+            for r in service.ranked(session=session, status=status)
         ]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -159,8 +161,10 @@ def status(
     from boomerang.feedback import service
 
     with runtime.transaction() as session:
-        found = service.get_request(session, request)
-        result = service.set_status(session, found, new_status, settings=runtime.settings)
+        found = service.get_request(session=session, ref=request)
+        result = service.set_status(
+            session=session, request=found, status=new_status, settings=runtime.settings
+        )
         for contact_id, why in result.refused:
             console.print(f"not emailed {contact_id}: {why}", highlight=False)
         console.print(
@@ -180,7 +184,7 @@ def group(
     from boomerang.feedback import service
 
     with runtime.transaction() as session:
-        found = service.create_group(session, name=name, kind=kind, description=description)
+        found = service.create_group(session=session, name=name, kind=kind, description=description)
         console.print(f"created {found.id}: {found.name}", highlight=False)
 
 
@@ -194,10 +198,10 @@ def member(
     from boomerang.feedback import service
 
     with runtime.transaction() as session:
-        found = service.get_group(session, group_ref)
+        found = service.get_group(session=session, ref=group_ref)
         person = _contact(session, contact)
         assert person is not None
-        service.add_member(session, found, person)
+        service.add_member(session=session, group=found, contact=person)
         console.print(f"{person.name} joined {found.name}", highlight=False)
 
 
@@ -217,6 +221,6 @@ def meeting(
     except ValueError:
         raise Invalid(f"--on: {held_on!r} is not a date (YYYY-MM-DD)") from None
     with runtime.transaction() as session:
-        found = service.get_group(session, group_ref)
-        service.add_meeting(session, found, held_on=day, title=title, notes=notes)
+        found = service.get_group(session=session, ref=group_ref)
+        service.add_meeting(session=session, group=found, held_on=day, title=title, notes=notes)
         console.print(f"meeting of {found.name} on {day} recorded", highlight=False)

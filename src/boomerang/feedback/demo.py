@@ -15,7 +15,7 @@ from boomerang.accounts.models import Account, Contact, ContactRole, ContactRole
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
 from boomerang.feedback import service
-from boomerang.feedback.models import Channel, GroupKind, RequestStatus
+from boomerang.feedback.models import Channel, CustomerGroup, GroupKind, RequestStatus
 
 REQUESTS = (
     ("Single sign-on (SAML)", "Log in through Okta or Azure AD.", 3),
@@ -33,6 +33,25 @@ def _hash(*parts: str) -> int:
 
 def seed(*, session: Session, settings: Settings, source: EventSource, today: date) -> str:
     """Fill feedback, feature requests and the advisory board; returns a summary."""
+    items = _requests(session=session)
+    shipped = service.get_request(session=session, ref="Audit log")
+    # No emails in the demo: no settings.
+    service.set_status(session=session, request=shipped, status=RequestStatus.shipped)
+    service.set_status(
+        session=session,
+        request=service.get_request(session=session, ref="Single sign-on (SAML)"),
+        status="planned",
+    )
+    board = _advisory_board(session=session, today=today)
+    return (
+        f"feedback: {len(REQUESTS)} feature requests, {items} feedback items, "
+        f"advisory board of {len(board.members)} with 2 meetings"
+    )
+
+
+def _requests(*, session: Session) -> int:
+    """The feature requests and the accounts' feedback asking for them; returns how many
+    feedback items."""
     accounts = session.scalars(
         select(Account).where(Account.stage != Stage.churned).order_by(Account.external_id)
     ).all()
@@ -48,14 +67,14 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
     }
     items = 0
     for title, description, every in REQUESTS:
-        request = service.create_request(session, title=title, description=description)
+        request = service.create_request(session=session, title=title, description=description)
         for account in accounts:
             h = _hash(title, account.external_id)
             if h % every:
                 continue
             contact = first_contact.get(account.id) if h % 3 else None
             service.add_feedback(
-                session,
+                session=session,
                 account=account,
                 text=f"{account.name} asked for: {title.lower()}.",
                 channel=CHANNELS[h // 7 % len(CHANNELS)],
@@ -63,12 +82,13 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
                 request=request,
             )
             items += 1
-    shipped = service.get_request(session, "Audit log")
-    service.set_status(session, shipped, RequestStatus.shipped)  # no emails in the demo
-    service.set_status(session, service.get_request(session, "Single sign-on (SAML)"), "planned")
+    return items
 
+
+def _advisory_board(*, session: Session, today: date) -> CustomerGroup:
+    """The advisory board: the champions of the ten largest accounts, with two meetings."""
     board = service.create_group(
-        session,
+        session=session,
         name="Customer advisory board",
         kind=GroupKind.advisory_board,
         description="Champions of our largest customers; meets every quarter.",
@@ -85,22 +105,21 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
         if contact.account_id in seen or len(seen) >= 10:
             continue
         seen.add(contact.account_id or "")
-        service.add_member(session, board, contact, joined_on=today - timedelta(days=200))
+        service.add_member(
+            session=session, group=board, contact=contact, joined_on=today - timedelta(days=200)
+        )
     service.add_meeting(
-        session,
-        board,
+        session=session,
+        group=board,
         held_on=today - timedelta(days=120),
         title="Roadmap preview",
         notes="Top asks: single sign-on and a two-way Salesforce sync.",
     )
     service.add_meeting(
-        session,
-        board,
+        session=session,
+        group=board,
         held_on=today - timedelta(days=30),
         title="Quarterly session",
         notes="Audit log shipped; SSO planned for next quarter.",
     )
-    return (
-        f"feedback: {len(REQUESTS)} feature requests, {items} feedback items, "
-        f"advisory board of {len(board.members)} with 2 meetings"
-    )
+    return board

@@ -9,12 +9,13 @@ currency of the first account when they differ).
 **Shipping.** Setting a request to ``shipped`` queues one email per requesting contact
 (the contacts on its linked feedback) through the outbox, deduplicated per request and
 contact, and writes a timeline entry on each requesting account. Contacts the outbox
-refuses (unsubscribed, frequency cap) are listed with the reason.
+refuses (unsubscribed, frequency cap) are listed with the reason
+(:mod:`boomerang.feedback.shipping`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -35,12 +36,10 @@ from boomerang.feedback.models import (
     GroupKind,
     RequestStatus,
 )
-from boomerang.mail import service as mail_service
-from boomerang.mail.templates import first_name
+from boomerang.feedback.shipping import Notified, tell_shipped
 from boomerang.support.models import Ticket
 from boomerang.surveys.models import SurveyResponse
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.users.models import User
 
 MAX_TEXT = 20_000
@@ -65,7 +64,7 @@ def _may_write(user: User | None) -> None:
 
 
 def create_request(
-    session: Session, *, title: str, description: str = "", by: User | None = None
+    *, session: Session, title: str, description: str = "", by: User | None = None
 ) -> FeatureRequest:
     """A new feature request (status ``new``); Conflict when the title is taken."""
     _may_write(by)
@@ -83,7 +82,7 @@ def create_request(
     return request
 
 
-def get_request(session: Session, ref: str) -> FeatureRequest:
+def get_request(*, session: Session, ref: str) -> FeatureRequest:
     """The request with this id or exact title; NotFound otherwise."""
     found = session.scalar(
         select(FeatureRequest).where(or_(FeatureRequest.id == ref, FeatureRequest.title == ref))
@@ -102,7 +101,7 @@ class Ranked:
 
 
 def ranked(
-    session: Session, *, status: RequestStatus | None = None, request_id: str | None = None
+    *, session: Session, status: RequestStatus | None = None, request_id: str | None = None
 ) -> list[Ranked]:
     """Requests by the ARR of the distinct accounts asking, then by accounts, in one query."""
     pairs = (
@@ -155,27 +154,11 @@ def ranked(
     ]
 
 
-@dataclass
-class Notified:
-    queued: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-
-
-SHIPPED_TEXT = (
-    "Hello {first},\n\n"
-    "You asked us for this, and it is now available:\n\n"
-    "  {title}\n\n"
-    "{description}"
-    "Thank you for telling us what you needed.\n\n"
-    "{owner}\n"
-)
-
-
 def set_status(
+    *,
     session: Session,
     request: FeatureRequest,
     status: RequestStatus | str,
-    *,
     settings: Settings | None = None,
     by: User | None = None,
     now: datetime | None = None,
@@ -191,57 +174,9 @@ def set_status(
     when = now or utcnow()
     request.status = status
     result = Notified()
-    if status is not RequestStatus.shipped:
-        session.flush()
-        return result
-    request.shipped_at = request.shipped_at or when
-    items = session.scalars(
-        select(FeedbackItem)
-        .where(FeedbackItem.request_id == request.id)
-        .order_by(FeedbackItem.created_at, FeedbackItem.id)
-    ).all()
-    told: set[str] = set()
-    logged: set[str] = set()
-    for item in items:
-        if item.account_id not in logged:
-            logged.add(item.account_id)
-            timeline_service.create(
-                session=session,
-                account=item.account,
-                kind=EntryKind.system,
-                subject=f"Feature shipped: {request.title}"[:300],
-                body=f"A feature this account asked for shipped: {request.title}.",
-                occurred_at=when,
-            )
-        contact = item.contact
-        if contact is None or settings is None or contact.id in told:
-            continue
-        told.add(contact.id)
-        owner = item.account.owner
-        text = SHIPPED_TEXT.format(
-            first=first_name(contact.name),
-            title=request.title,
-            description=f"{request.description}\n\n" if request.description else "",
-            owner=owner.name if owner else "Customer Success",
-        )
-        try:
-            message = mail_service.enqueue(
-                session,
-                settings=settings,
-                account=item.account,
-                to_contact=contact,
-                subject=f"You asked, we shipped: {request.title}"[:300],
-                text=text,
-                source=f"feature:{request.id}",
-                dedupe_key=f"feature-shipped:{request.id}:{contact.id}",
-                now=when,
-            )
-        except (mail_service.EmailRefused, Invalid) as exc:
-            result.refused.append((contact.id, exc.message))
-            continue
-        item.notified_at = when
-        if message is not None:
-            result.queued.append(message.id)
+    if status is RequestStatus.shipped:
+        request.shipped_at = request.shipped_at or when
+        tell_shipped(session=session, request=request, settings=settings, when=when, into=result)
     session.flush()
     return result
 
@@ -250,8 +185,8 @@ def set_status(
 
 
 def add_feedback(
-    session: Session,
     *,
+    session: Session,
     account: Account,
     text: str,
     channel: Channel | str = Channel.csm_note,
@@ -288,8 +223,8 @@ def add_feedback(
 
 
 def from_source(
-    session: Session,
     *,
+    session: Session,
     source: str,
     request: FeatureRequest | None = None,
     by: User | None = None,
@@ -319,7 +254,7 @@ def from_source(
     account = session.get(Account, account_id)
     assert account is not None  # a foreign key
     return add_feedback(
-        session,
+        session=session,
         account=account,
         text=text,
         channel=channel,
@@ -330,7 +265,7 @@ def from_source(
     )
 
 
-def get_item(session: Session, item_id: str) -> FeedbackItem:
+def get_item(*, session: Session, item_id: str) -> FeedbackItem:
     item = session.get(FeedbackItem, item_id)
     if item is None:
         raise NotFound(f"no feedback {item_id!r}")
@@ -338,7 +273,11 @@ def get_item(session: Session, item_id: str) -> FeedbackItem:
 
 
 def link(
-    session: Session, item: FeedbackItem, request: FeatureRequest | None, *, by: User | None = None
+    *,
+    session: Session,
+    item: FeedbackItem,
+    request: FeatureRequest | None,
+    by: User | None = None,
 ) -> FeedbackItem:
     """Attach feedback to a request (None: detach)."""
     _may_write(by)
@@ -349,8 +288,8 @@ def link(
 
 
 def list_feedback(
-    session: Session,
     *,
+    session: Session,
     account_id: str | None = None,
     request_id: str | None = None,
     unlinked: bool = False,
@@ -372,8 +311,8 @@ def list_feedback(
 
 
 def create_group(
-    session: Session,
     *,
+    session: Session,
     name: str,
     kind: GroupKind | str,
     description: str = "",
@@ -398,7 +337,7 @@ def create_group(
     return group
 
 
-def get_group(session: Session, ref: str) -> CustomerGroup:
+def get_group(*, session: Session, ref: str) -> CustomerGroup:
     found = session.scalar(
         select(CustomerGroup).where(or_(CustomerGroup.id == ref, CustomerGroup.name == ref))
     )
@@ -407,15 +346,15 @@ def get_group(session: Session, ref: str) -> CustomerGroup:
     return found
 
 
-def list_groups(session: Session) -> list[CustomerGroup]:
+def list_groups(*, session: Session) -> list[CustomerGroup]:
     return list(session.scalars(select(CustomerGroup).order_by(CustomerGroup.name)))
 
 
 def add_member(
+    *,
     session: Session,
     group: CustomerGroup,
     contact: Contact,
-    *,
     joined_on: date | None = None,
     by: User | None = None,
 ) -> CustomerGroupMember:
@@ -435,7 +374,7 @@ def add_member(
 
 
 def remove_member(
-    session: Session, group: CustomerGroup, contact_id: str, *, by: User | None = None
+    *, session: Session, group: CustomerGroup, contact_id: str, by: User | None = None
 ) -> None:
     _may_write(by)
     member = next((m for m in group.members if m.contact_id == contact_id), None)
@@ -446,9 +385,9 @@ def remove_member(
 
 
 def add_meeting(
+    *,
     session: Session,
     group: CustomerGroup,
-    *,
     held_on: date,
     title: str,
     notes: str = "",
@@ -467,13 +406,14 @@ def add_meeting(
     for account_id in sorted({m.contact.account_id for m in group.members if m.contact.account_id}):
         account = session.get(Account, account_id)
         if account is not None:
-            timeline_service.create(
+            timeline_events.group_meeting_held(
                 session=session,
-                account=account,
-                kind=EntryKind.meeting,
-                subject=f"{group.name}: {meeting.title}"[:300],
-                body=meeting.notes or f"{group.kind.value.replace('_', ' ')} meeting",
-                author=by,
-                occurred_at=datetime.combine(held_on, datetime.min.time(), tzinfo=utcnow().tzinfo),
+                account_id=account.id,
+                group=group.name,
+                group_kind=group.kind.value,
+                title=meeting.title,
+                notes=meeting.notes,
+                held_on=held_on,
+                by=by,
             )
     return meeting

@@ -30,9 +30,9 @@ def feedback_page(
         request,
         "feedback/index.html",
         {
-            "ranked": service.ranked(session),
-            "items": service.list_feedback(session, limit=50),
-            "groups": service.list_groups(session),
+            "ranked": service.ranked(session=session),
+            "items": service.list_feedback(session=session, limit=50),
+            "groups": service.list_groups(session=session),
             "statuses": [s.value for s in RequestStatus],
             "done": (done or "")[:200],
         },
@@ -63,12 +63,14 @@ def add_feedback(
 ) -> Response:
     acc = accounts_service.get_by_ref(session=session, ref=account.strip())
     service.add_feedback(
-        session,
+        session=session,
         account=acc,
         text=text,
         channel="csm_note",
         contact=_contact(session, contact),
-        request=service.get_request(session, request.strip()) if request.strip() else None,
+        request=service.get_request(session=session, ref=request.strip())
+        if request.strip()
+        else None,
         by=user,
     )
     return _back("feedback added")
@@ -82,8 +84,8 @@ def from_source(
     request: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Feedback from a survey comment or a ticket (the Surveys page's button)."""
-    found = service.get_request(session, request.strip()) if request.strip() else None
-    item = service.from_source(session, source=source.strip(), request=found, by=user)
+    found = service.get_request(session=session, ref=request.strip()) if request.strip() else None
+    item = service.from_source(session=session, source=source.strip(), request=found, by=user)
     return _back(f"feedback {item.id} added from {item.source_ref}")
 
 
@@ -94,7 +96,7 @@ def create_request(
     title: Annotated[str, Form(max_length=service.MAX_TITLE)],
     description: Annotated[str, Form(max_length=service.MAX_TEXT)] = "",
 ) -> Response:
-    found = service.create_request(session, title=title, description=description, by=user)
+    found = service.create_request(session=session, title=title, description=description, by=user)
     return _back(f"request {found.title} created")
 
 
@@ -106,9 +108,9 @@ def set_status(
     user: UIUser,
     status: Annotated[str, Form(max_length=20)],
 ) -> Response:
-    found = service.get_request(session, ref)
+    found = service.get_request(session=session, ref=ref)
     result = service.set_status(
-        session, found, status, settings=request.app.state.settings, by=user
+        session=session, request=found, status=status, settings=request.app.state.settings, by=user
     )
     note = f"{found.title} is {found.status.value}"
     if result.queued or result.refused:
@@ -124,7 +126,9 @@ def create_group(
     kind: Annotated[str, Form(max_length=20)],
     description: Annotated[str, Form(max_length=service.MAX_TEXT)] = "",
 ) -> Response:
-    group = service.create_group(session, name=name, kind=kind, description=description, by=user)
+    group = service.create_group(
+        session=session, name=name, kind=kind, description=description, by=user
+    )
     return _back(f"group {group.name} created")
 
 
@@ -135,11 +139,11 @@ def add_member(
     user: UIUser,
     contact: Annotated[str, Form(max_length=40)],
 ) -> Response:
-    group = service.get_group(session, ref)
+    group = service.get_group(session=session, ref=ref)
     found = _contact(session, contact)
     if found is None:
         raise Invalid("contact: give a contact id")
-    service.add_member(session, group, found, by=user)
+    service.add_member(session=session, group=group, contact=found, by=user)
     return _back(f"{found.name} joined {group.name}")
 
 
@@ -152,6 +156,8 @@ def add_meeting(
     title: Annotated[str, Form(max_length=service.MAX_TITLE)],
     notes: Annotated[str, Form(max_length=service.MAX_TEXT)] = "",
 ) -> Response:
-    group = service.get_group(session, ref)
-    service.add_meeting(session, group, held_on=held_on, title=title, notes=notes, by=user)
+    group = service.get_group(session=session, ref=ref)
+    service.add_meeting(
+        session=session, group=group, held_on=held_on, title=title, notes=notes, by=user
+    )
     return _back(f"meeting of {group.name} added")

@@ -17,15 +17,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from boomerang.config import Settings
 from boomerang.ingest import segment
 from boomerang.ingest import service as ingest_service
-from boomerang.ingest.flush import Housekeeper, Mover, Transaction
+from boomerang.ingest.flush import Housekeeper, Mover
 from boomerang.ingest.inbox import Inbox
 from boomerang.ingest.writer import Overloaded, Writer
+from boomerang.uow import Transaction
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
@@ -101,11 +101,6 @@ class Ingest:
             self.mover.stop()
             self.housekeeper.stop()
         self.inbox.close()
-
-
-def transaction_for(factory: sessionmaker[Session]) -> Transaction:
-    """A :data:`Transaction` that opens a session of ``factory`` and commits it."""
-    return factory.begin
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:

@@ -25,24 +25,22 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from boomerang.config import Settings
 from boomerang.events.store import EventStore
 from boomerang.ingest import service as ingest_service
 from boomerang.ingest.inbox import Inbox
+from boomerang.uow import Transaction
 
 log = logging.getLogger(__name__)
 
 FLUSH_ROWS = 200_000
 COMPACT_SECONDS = 300
 """How often the mover merges the small files its moves leave in the event store."""
-Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)

@@ -172,74 +172,19 @@ def normalise(
     shared_integrations: dict[str, Any] | None = None,
 ) -> Row:
     """One message as an inbox row, or MessageInvalid naming the field at fault."""
-    kind = msg.get("type", call) if call is None else call
-    if call is not None and "type" in msg and msg["type"] != call:
-        raise MessageInvalid(f"type: {msg['type']!r} sent to /v1/{call}")
-    if kind not in CALL_TYPES:
-        if kind is None:
-            raise MessageInvalid(f"type: required in a batch, one of {', '.join(CALL_TYPES)}")
-        raise MessageInvalid(f"type: {kind!r} is not one of {', '.join(CALL_TYPES)}")
-
-    user_id = _id(msg, "userId")
-    anonymous_id = _id(msg, "anonymousId")
-    previous_id = _id(msg, "previousId")
-    if kind == "alias":
-        if user_id is None or previous_id is None:
-            raise MessageInvalid("alias needs both userId and previousId")
-    elif user_id is None and anonymous_id is None:
-        raise MessageInvalid("userId or anonymousId is required")
-
-    event = msg.get("event")
-    if kind == "track":
-        if not isinstance(event, str) or not event.strip():
-            raise MessageInvalid("event: a track call needs a non-empty event name")
-        if len(event) > MAX_ID_LENGTH:
-            raise MessageInvalid(f"event: longer than {MAX_ID_LENGTH} characters")
-    else:
-        event = None
+    kind = _kind(msg, call)
+    user_id, anonymous_id, previous_id = _identities(msg, kind)
+    event = _event(msg, kind)
     name = msg.get("name")
     if name is not None and not isinstance(name, str):
         raise MessageInvalid("name: must be a string")
-
-    context = _object(msg, "context")
-    if shared_context:
-        context = {**shared_context, **(context or {})}
-    integrations = _object(msg, "integrations")
-    if shared_integrations:
-        integrations = {**shared_integrations, **(integrations or {})}
-    properties = _object(msg, "properties")
-    traits = _object(msg, "traits")
-    if (
-        kind == "identify"
-        and traits is None
-        and context
-        and isinstance(context.get("traits"), dict)
-    ):
-        traits = context["traits"]
-
-    group_id = _id(msg, "groupId")
-    if kind == "group" and group_id is None:
-        raise MessageInvalid("groupId: a group call needs a groupId")
-    if group_id is None and context is not None:
-        # Segment's B2B SaaS spec puts the account on every call as context.groupId.
-        group_id = _id(context, "groupId", where="context.groupId")
-
+    context, integrations, properties, traits = _objects(
+        msg, kind, shared_context=shared_context, shared_integrations=shared_integrations
+    )
+    group_id = _group_id(msg, kind, context)
     original = _time(msg.get("timestamp", msg.get("originalTimestamp")), "timestamp")
     sent = _time(sent_at, "sentAt")
-    try:
-        if original is None:
-            timestamp = received_at
-        elif sent is not None:
-            timestamp = received_at - (sent - original)
-        else:
-            timestamp = original
-    except OverflowError:
-        raise MessageInvalid("timestamp: sentAt and timestamp are centuries apart") from None
-    if timestamp > received_at + MAX_FUTURE:
-        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is in the future")
-    if timestamp < EPOCH:
-        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is before 1970")
-
+    timestamp = _timestamp(original=original, sent=sent, received_at=received_at)
     message_id = _id(msg, "messageId") or f"bmr-{uuid.uuid4()}"
     return (
         message_id,
@@ -259,6 +204,105 @@ def normalise(
         _dump(context),
         _dump(integrations),
     )
+
+
+def _kind(msg: dict[str, Any], call: str | None) -> str:
+    """The message's call type: the endpoint's, or in a batch the message's own."""
+    kind = msg.get("type", call) if call is None else call
+    if call is not None and "type" in msg and msg["type"] != call:
+        raise MessageInvalid(f"type: {msg['type']!r} sent to /v1/{call}")
+    if kind not in CALL_TYPES:
+        if kind is None:
+            raise MessageInvalid(f"type: required in a batch, one of {', '.join(CALL_TYPES)}")
+        raise MessageInvalid(f"type: {kind!r} is not one of {', '.join(CALL_TYPES)}")
+    return kind
+
+
+def _identities(msg: dict[str, Any], kind: str) -> tuple[str | None, str | None, str | None]:
+    """userId, anonymousId and previousId, with the ones the call type needs."""
+    user_id = _id(msg, "userId")
+    anonymous_id = _id(msg, "anonymousId")
+    previous_id = _id(msg, "previousId")
+    if kind == "alias":
+        if user_id is None or previous_id is None:
+            raise MessageInvalid("alias needs both userId and previousId")
+    elif user_id is None and anonymous_id is None:
+        raise MessageInvalid("userId or anonymousId is required")
+    return user_id, anonymous_id, previous_id
+
+
+def _event(msg: dict[str, Any], kind: str) -> str | None:
+    """The event name of a track call (None for the other types)."""
+    event = msg.get("event")
+    if kind != "track":
+        return None
+    if not isinstance(event, str) or not event.strip():
+        raise MessageInvalid("event: a track call needs a non-empty event name")
+    if len(event) > MAX_ID_LENGTH:
+        raise MessageInvalid(f"event: longer than {MAX_ID_LENGTH} characters")
+    return event
+
+
+Objects = tuple[
+    dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None
+]
+
+
+def _objects(
+    msg: dict[str, Any],
+    kind: str,
+    *,
+    shared_context: dict[str, Any] | None,
+    shared_integrations: dict[str, Any] | None,
+) -> Objects:
+    """context (with the batch's merged in), integrations (likewise), properties and
+    traits (an identify without traits takes ``context.traits``)."""
+    context = _object(msg, "context")
+    if shared_context:
+        context = {**shared_context, **(context or {})}
+    integrations = _object(msg, "integrations")
+    if shared_integrations:
+        integrations = {**shared_integrations, **(integrations or {})}
+    properties = _object(msg, "properties")
+    traits = _object(msg, "traits")
+    if (
+        kind == "identify"
+        and traits is None
+        and context
+        and isinstance(context.get("traits"), dict)
+    ):
+        traits = context["traits"]
+    return context, integrations, properties, traits
+
+
+def _group_id(msg: dict[str, Any], kind: str, context: dict[str, Any] | None) -> str | None:
+    group_id = _id(msg, "groupId")
+    if kind == "group" and group_id is None:
+        raise MessageInvalid("groupId: a group call needs a groupId")
+    if group_id is None and context is not None:
+        # Segment's B2B SaaS spec puts the account on every call as context.groupId.
+        group_id = _id(context, "groupId", where="context.groupId")
+    return group_id
+
+
+def _timestamp(
+    *, original: datetime | None, sent: datetime | None, received_at: datetime
+) -> datetime:
+    """When it happened, corrected for the client's clock skew when it sent ``sentAt``."""
+    try:
+        if original is None:
+            timestamp = received_at
+        elif sent is not None:
+            timestamp = received_at - (sent - original)
+        else:
+            timestamp = original
+    except OverflowError:
+        raise MessageInvalid("timestamp: sentAt and timestamp are centuries apart") from None
+    if timestamp > received_at + MAX_FUTURE:
+        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is in the future")
+    if timestamp < EPOCH:
+        raise MessageInvalid(f"timestamp: {timestamp.isoformat()} is before 1970")
+    return timestamp
 
 
 def _check_size(item: dict[str, Any]) -> None:

@@ -18,8 +18,7 @@ from boomerang.db import utcnow
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.ingest.models import IdentityAlias, WriteKey
 from boomerang.security import generate_token, hash_token
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.users.models import User
 
 KEY_PREFIX = "bwk"
@@ -122,12 +121,16 @@ def apply_identities(*, session: Session, events: pa.Table) -> tuple[pa.Table, I
     types = events.column("type")
     calls = events.filter(pc.is_in(types, pa.array(["identify", "group", "alias"])))
     calls = calls.sort_by([("timestamp", "ascending")])
-    aliases = _apply_aliases(session, calls.filter(pc.equal(calls.column("type"), "alias")))
-    ident = _apply_identifies(session, calls.filter(pc.equal(calls.column("type"), "identify")))
-    groups = _apply_groups(session, calls.filter(pc.equal(calls.column("type"), "group")))
-    links = _link_from_context(session, events)
-    events, resolved = _resolve_groups(session, events)
-    _mark_seen(session, events)
+
+    def of_type(kind: str) -> pa.Table:
+        return calls.filter(pc.equal(calls.column("type"), kind))
+
+    aliases = _apply_aliases(session=session, calls=of_type("alias"))
+    ident = _apply_identifies(session=session, calls=of_type("identify"))
+    groups = _apply_groups(session=session, calls=of_type("group"))
+    links = _link_from_context(session=session, events=events)
+    events, resolved = _resolve_groups(session=session, events=events)
+    _mark_seen(session=session, events=events)
     return events, IdentityReport(
         contacts_created=ident[0] + groups[2],
         contacts_updated=ident[1],
@@ -157,7 +160,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _contacts_by_external_id(session: Session, ids: Iterable[str]) -> dict[str, Contact]:
+def _contacts_by_external_id(*, session: Session, ids: Iterable[str]) -> dict[str, Contact]:
     found: dict[str, Contact] = {}
     for chunk in _chunks(ids):
         for contact in session.scalars(select(Contact).where(Contact.external_id.in_(chunk))):
@@ -166,7 +169,7 @@ def _contacts_by_external_id(session: Session, ids: Iterable[str]) -> dict[str, 
     return found
 
 
-def _accounts_by_external_id(session: Session, ids: Iterable[str]) -> dict[str, Account]:
+def _accounts_by_external_id(*, session: Session, ids: Iterable[str]) -> dict[str, Account]:
     found: dict[str, Account] = {}
     for chunk in _chunks(ids):
         for account in session.scalars(select(Account).where(Account.external_id.in_(chunk))):
@@ -174,7 +177,7 @@ def _accounts_by_external_id(session: Session, ids: Iterable[str]) -> dict[str, 
     return found
 
 
-def _canonical(session: Session, ids: Iterable[str]) -> dict[str, str]:
+def _canonical(*, session: Session, ids: Iterable[str]) -> dict[str, str]:
     """previous id -> user id for every aliased id among ``ids``."""
     mapping: dict[str, str] = {}
     for chunk in _chunks(ids):
@@ -187,7 +190,7 @@ def _canonical(session: Session, ids: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
-def _apply_aliases(session: Session, calls: pa.Table) -> int:
+def _apply_aliases(*, session: Session, calls: pa.Table) -> int:
     applied = 0
     for row in _rows(calls, ["previous_id", "user_id"]):
         previous, user_id = row["previous_id"], row["user_id"]
@@ -199,17 +202,17 @@ def _apply_aliases(session: Session, calls: pa.Table) -> int:
         elif alias.user_id != user_id:
             alias.user_id = user_id
         applied += 1
-        found = _contacts_by_external_id(session, [previous, user_id])
+        found = _contacts_by_external_id(session=session, ids=[previous, user_id])
         old, new = found.get(previous), found.get(user_id)
         if old is not None and new is None:
             old.external_id = user_id
         elif old is not None and new is not None and old is not new:
-            _merge_contact(session, keep=new, drop=old)
+            _merge_contact(session=session, keep=new, drop=old)
         session.flush()
     return applied
 
 
-def _merge_contact(session: Session, *, keep: Contact, drop: Contact) -> None:
+def _merge_contact(*, session: Session, keep: Contact, drop: Contact) -> None:
     """``alias`` said two contacts are one person: keep one, fill its gaps from the other."""
     keep.email = keep.email or drop.email
     keep.title = keep.title or drop.title
@@ -241,18 +244,18 @@ def _contact_fields(traits: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _apply_identifies(session: Session, calls: pa.Table) -> tuple[int, int]:
+def _apply_identifies(*, session: Session, calls: pa.Table) -> tuple[int, int]:
     merged: dict[str, dict[str, Any]] = {}
     for row in _rows(calls, ["user_id", "traits"]):
         if row["user_id"]:
             merged.setdefault(row["user_id"], {}).update(_load(row["traits"]))
     if not merged:
         return 0, 0
-    aliases = _canonical(session, merged)
+    aliases = _canonical(session=session, ids=merged)
     canonical: dict[str, dict[str, Any]] = {}
     for user_id, traits in merged.items():
         canonical.setdefault(aliases.get(user_id, user_id), {}).update(traits)
-    existing = _contacts_by_external_id(session, canonical)
+    existing = _contacts_by_external_id(session=session, ids=canonical)
     created = updated = 0
     for user_id, traits in canonical.items():
         fields = _contact_fields(traits)
@@ -315,7 +318,9 @@ def _account_fields(traits: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _apply_groups(session: Session, calls: pa.Table) -> tuple[int, int, int, int]:
+def _apply_groups(*, session: Session, calls: pa.Table) -> tuple[int, int, int, int]:
+    """Upsert the accounts the group calls name and link their users; returns accounts
+    created and updated, contacts created and links made."""
     merged: dict[str, dict[str, Any]] = {}
     members: dict[str, str] = {}  # user id -> group id, the latest call wins
     for row in _rows(calls, ["group_id", "user_id", "traits"]):
@@ -325,7 +330,18 @@ def _apply_groups(session: Session, calls: pa.Table) -> tuple[int, int, int, int
             members[row["user_id"]] = group_id
     if not merged:
         return 0, 0, 0, 0
-    accounts = _accounts_by_external_id(session, merged)
+    accounts, created, updated = _upsert_accounts(session=session, merged=merged)
+    new_contacts, links = _link_members(session=session, members=members, accounts=accounts)
+    session.flush()
+    return created, updated, new_contacts, links
+
+
+def _upsert_accounts(
+    *, session: Session, merged: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Account], int, int]:
+    """Group id -> account for every group (new ones created), and how many were created
+    and updated."""
+    accounts = _accounts_by_external_id(session=session, ids=merged)
     created = updated = 0
     for group_id, traits in merged.items():
         fields = _account_fields(traits)
@@ -341,12 +357,8 @@ def _apply_groups(session: Session, calls: pa.Table) -> tuple[int, int, int, int
             session.add(account)
             session.flush()
             accounts[group_id] = account
-            timeline_service.create(
-                session=session,
-                account=account,
-                kind=EntryKind.system,
-                subject="Account created from product data",
-                body=f"A group call named this account ({group_id}).",
+            timeline_events.account_created_from_product(
+                session=session, account_id=account.id, group_id=group_id
             )
             created += 1
             continue
@@ -359,9 +371,17 @@ def _apply_groups(session: Session, calls: pa.Table) -> tuple[int, int, int, int
             account.attributes = {**(account.attributes or {}), **extra}
             changed = True
         updated += changed
-    aliases = _canonical(session, members)
+    return accounts, created, updated
+
+
+def _link_members(
+    *, session: Session, members: dict[str, str], accounts: dict[str, Account]
+) -> tuple[int, int]:
+    """Link each user to its group's account (creating unknown contacts); returns the
+    contacts created and the links made."""
+    aliases = _canonical(session=session, ids=members)
     canonical = {aliases.get(user, user): group for user, group in members.items()}
-    contacts = _contacts_by_external_id(session, canonical)
+    contacts = _contacts_by_external_id(session=session, ids=canonical)
     new_contacts = links = 0
     for user_id, group_id in canonical.items():
         account = accounts[group_id]
@@ -377,19 +397,18 @@ def _apply_groups(session: Session, calls: pa.Table) -> tuple[int, int, int, int
         else:
             continue
         session.flush()
-        timeline_service.create(
+        timeline_events.contact_joined_account(
             session=session,
-            account=account,
-            kind=EntryKind.system,
-            subject="Contact joined the account in the product",
-            body=f"{contact.name} ({contact.email or user_id}) is now linked to {account.name}.",
+            account_id=account.id,
+            account=account.name,
             contact_id=contact.id,
+            contact=contact.name,
+            who=contact.email or user_id,
         )
-    session.flush()
-    return created, updated, new_contacts, links
+    return new_contacts, links
 
 
-def _link_from_context(session: Session, events: pa.Table) -> int:
+def _link_from_context(*, session: Session, events: pa.Table) -> int:
     """An identify or track with ``context.groupId`` links a contact that has no account yet."""
     has_both = pc.and_(
         pc.is_valid(events.column("user_id")), pc.is_valid(events.column("group_id"))
@@ -400,12 +419,12 @@ def _link_from_context(session: Session, events: pa.Table) -> int:
     latest = {row["user_id"]: row["group_id"] for row in pairs.to_pylist()}
     contacts = {
         uid: c
-        for uid, c in _contacts_by_external_id(session, latest).items()
+        for uid, c in _contacts_by_external_id(session=session, ids=latest).items()
         if c.account_id is None
     }
     if not contacts:
         return 0
-    accounts = _accounts_by_external_id(session, (latest[uid] for uid in contacts))
+    accounts = _accounts_by_external_id(session=session, ids=(latest[uid] for uid in contacts))
     links = 0
     for user_id, contact in contacts.items():
         account = accounts.get(latest[user_id])
@@ -416,14 +435,14 @@ def _link_from_context(session: Session, events: pa.Table) -> int:
     return links
 
 
-def _resolve_groups(session: Session, events: pa.Table) -> tuple[pa.Table, int]:
+def _resolve_groups(*, session: Session, events: pa.Table) -> tuple[pa.Table, int]:
     group = events.column("group_id")
     missing = pc.is_null(group)
     if not pc.any(missing).as_py():
         return events, 0
     users = events.column("user_id").filter(missing).drop_null().unique().to_pylist()
     anonymous = events.column("anonymous_id").filter(missing).drop_null().unique().to_pylist()
-    aliases = _canonical(session, [*users, *anonymous])
+    aliases = _canonical(session=session, ids=[*users, *anonymous])
     wanted = {aliases.get(i, i) for i in (*users, *anonymous)}
     account_of: dict[str, str] = {}
     for chunk in _chunks(wanted):
@@ -448,7 +467,7 @@ def _resolve_groups(session: Session, events: pa.Table) -> tuple[pa.Table, int]:
     return events.set_column(index, events.schema.field("group_id"), filled), resolved
 
 
-def _mark_seen(session: Session, events: pa.Table) -> None:
+def _mark_seen(*, session: Session, events: pa.Table) -> None:
     """contacts.last_seen_at: the latest event of each known user in the batch."""
     with_user = events.filter(pc.is_valid(events.column("user_id")))
     if with_user.num_rows == 0:

@@ -13,7 +13,11 @@ from boomerang.errors import Invalid
 from boomerang.jobs.status import JobStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from boomerang.jobs.models import Job
+    from boomerang.jobs.registry import Context
+    from boomerang.uow import Transaction
 
 app = domain_app(help="Jobs: the queue of scheduled and triggered work.")
 
@@ -52,7 +56,6 @@ def worker(
     from boomerang.db import session_factory, utcnow
     from boomerang.jobs import registry
     from boomerang.jobs.registry import Context
-    from boomerang.jobs.worker import Background, Scheduler, Worker
 
     runtime.require_schema()
     settings = runtime.settings
@@ -65,22 +68,55 @@ def worker(
         return Context(transaction=transaction, settings=settings, source=source, now=utcnow())
 
     if once:
-        if schedule:
-            Scheduler(transaction, settings).tick()
-        single = Worker(transaction, context, kinds=wanted)
-        ran = 0
-        while single.run_once():
-            ran += 1
-        console.print(f"{ran} job{'s' if ran != 1 else ''} run", highlight=False)
-        return
+        _run_due(transaction=transaction, context=context, kinds=wanted, schedule=schedule)
+    else:
+        _run_until_stopped(
+            transaction=transaction,
+            context=context,
+            kinds=wanted,
+            schedule=schedule,
+            concurrency=concurrency,
+        )
+
+
+def _run_due(
+    *,
+    transaction: Transaction,
+    context: Callable[[], Context],
+    kinds: list[str] | None,
+    schedule: bool,
+) -> None:
+    """``--once``: queue what is due (with ``schedule``), run every due job, then return."""
+    from boomerang.jobs.worker import Scheduler, Worker
+
+    if schedule:
+        Scheduler(transaction, runtime.settings).tick()
+    single = Worker(transaction, context, kinds=kinds)
+    ran = 0
+    while single.run_once():
+        ran += 1
+    console.print(f"{ran} job{'s' if ran != 1 else ''} run", highlight=False)
+
+
+def _run_until_stopped(
+    *,
+    transaction: Transaction,
+    context: Callable[[], Context],
+    kinds: list[str] | None,
+    schedule: bool,
+    concurrency: int,
+) -> None:
+    """Worker threads (and the scheduler) until SIGTERM or Ctrl+C; a second one aborts."""
+    from boomerang.jobs import registry
+    from boomerang.jobs.worker import Background
 
     background = Background(
         transaction=transaction,
         context_factory=context,
-        settings=settings,
+        settings=runtime.settings,
         workers=concurrency,
         schedule=schedule,
-        kinds=wanted,
+        kinds=kinds,
     )
     stop = background.stop_event
 
@@ -93,7 +129,7 @@ def worker(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     background.start()
-    names = ", ".join(wanted or sorted(registry.HANDLERS))
+    names = ", ".join(kinds or sorted(registry.HANDLERS))
     threads = f"{concurrency} thread{'s' if concurrency != 1 else ''}"
     console.print(
         f"worker: {threads}{', scheduler' if schedule else ''}; kinds: {names}", highlight=False
@@ -135,8 +171,8 @@ def list_command(
     from boomerang.jobs import service
 
     with runtime.transaction() as session:
-        jobs = service.list_jobs(session, status=status, kind=kind, limit=limit)
-        counts = service.counts(session)
+        jobs = service.list_jobs(session=session, status=status, kind=kind, limit=limit)
+        counts = service.counts(session=session)
     if as_json:
         print(json.dumps([_row(j) for j in jobs]))
         return
@@ -164,5 +200,5 @@ def retry_command(job_id: Annotated[str, typer.Argument(help="The job's id.")]) 
     from boomerang.jobs import service
 
     with runtime.transaction() as session:
-        job = service.retry(session, job_id)
+        job = service.retry(session=session, job_id=job_id)
     console.print(f"{job.id} ({job.kind}) queued again", highlight=False)

@@ -35,6 +35,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(
+    *,
     session: Session,
     kind: str,
     payload: dict[str, Any] | None = None,
@@ -73,6 +74,7 @@ def _due(now: datetime) -> Any:
 
 
 def claim(
+    *,
     session: Session,
     worker_id: str,
     kinds: Sequence[str] | None = None,
@@ -132,7 +134,7 @@ def _held(job: Job) -> Any:
 
 
 def heartbeat(
-    session: Session, job: Job, lease_seconds: float = 300, now: datetime | None = None
+    *, session: Session, job: Job, lease_seconds: float = 300, now: datetime | None = None
 ) -> bool:
     """Extend the claim's lease; False when the claim was lost (the lease had expired
     and another worker took the job)."""
@@ -142,7 +144,11 @@ def heartbeat(
 
 
 def complete(
-    session: Session, job: Job, result: dict[str, Any] | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    job: Job,
+    result: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Record success; False when the claim was lost (nothing is changed then)."""
     done = session.execute(
@@ -159,7 +165,9 @@ def complete(
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-def fail(session: Session, job: Job, error: str, now: datetime | None = None) -> JobStatus | None:
+def fail(
+    *, session: Session, job: Job, error: str, now: datetime | None = None
+) -> JobStatus | None:
     """Record a failed attempt: retried after :func:`backoff` (status failed), or dead after
     ``max_attempts``. Returns the new status, or None when the claim was lost."""
     now = now or utcnow()
@@ -176,7 +184,7 @@ def fail(session: Session, job: Job, error: str, now: datetime | None = None) ->
     return values["status"] if done.rowcount else None  # type: ignore[attr-defined]
 
 
-def get(session: Session, job_id: str) -> Job:
+def get(*, session: Session, job_id: str) -> Job:
     """The job, or NotFound."""
     job = session.get(Job, job_id)
     if job is None:
@@ -184,9 +192,9 @@ def get(session: Session, job_id: str) -> Job:
     return job
 
 
-def retry(session: Session, job_id: str, now: datetime | None = None) -> Job:
+def retry(*, session: Session, job_id: str, now: datetime | None = None) -> Job:
     """Queue a dead (or failed) job again at once, with its attempts reset."""
-    job = get(session, job_id)
+    job = get(session=session, job_id=job_id)
     if job.status not in (JobStatus.dead, JobStatus.failed):
         raise Conflict(f"job {job_id} is {job.status.value}: only dead or failed jobs are retried")
     job.status = JobStatus.queued
@@ -198,6 +206,7 @@ def retry(session: Session, job_id: str, now: datetime | None = None) -> Job:
 
 
 def list_jobs(
+    *,
     session: Session,
     status: JobStatus | None = None,
     kind: str | None = None,
@@ -220,7 +229,7 @@ class Counts:
     by_kind: dict[str, dict[JobStatus, int]] = field(default_factory=dict)
 
 
-def counts(session: Session) -> Counts:
+def counts(*, session: Session) -> Counts:
     """Job counts by status (every status present, zeros included) and by kind."""
     rows = session.execute(
         select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
@@ -234,6 +243,7 @@ def counts(session: Session) -> Counts:
 
 
 def prune(
+    *,
     session: Session,
     done_days: int = 7,
     dead_days: int = 30,

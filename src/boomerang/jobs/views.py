@@ -34,8 +34,8 @@ def jobs_page(
         request,
         "jobs/index.html",
         {
-            "counts": service.counts(session),
-            "jobs": service.list_jobs(session, status=status, limit=LATEST),
+            "counts": service.counts(session=session),
+            "jobs": service.list_jobs(session=session, status=status, limit=LATEST),
             "statuses": list(JobStatus),
             "status": status,
         },
@@ -46,5 +46,5 @@ def jobs_page(
 def retry_job(job_id: str, session: SessionDep, user: UIUser) -> Response:
     """Queue a dead (or failed) job again now."""
     require_admin(user)
-    service.retry(session, job_id)
+    service.retry(session=session, job_id=job_id)
     return RedirectResponse(f"{PAGE}#job-{job_id}", status_code=303)

@@ -21,10 +21,10 @@ from typing import Any
 
 from boomerang.config import Settings
 from boomerang.db import utcnow
-from boomerang.ingest.flush import Transaction
 from boomerang.jobs import registry, service
 from boomerang.jobs.models import Job, JobStatus
 from boomerang.jobs.registry import Context, Daily, Handler, Periodic, handler, periodic
+from boomerang.uow import Transaction
 
 log = logging.getLogger(__name__)
 ContextFactory = Callable[[], Context]
@@ -70,7 +70,10 @@ class Worker:
         try:
             with self.transaction() as session:
                 job = service.claim(
-                    session, self.worker_id, kinds=kinds, lease_seconds=self.lease_seconds
+                    session=session,
+                    worker_id=self.worker_id,
+                    kinds=kinds,
+                    lease_seconds=self.lease_seconds,
                 )
         except Exception as exc:
             log.warning("jobs: %s could not claim a job: %s", self.worker_id, exc)
@@ -99,9 +102,13 @@ class Worker:
         except Exception:
             error = traceback.format_exc()
             log.warning("jobs: %s %s attempt %d failed", job.kind, job.id, job.attempts)
-            self._record(job, lambda session: service.fail(session, job, error) is not None)
+            self._record(
+                job, lambda session: service.fail(session=session, job=job, error=error) is not None
+            )
         else:
-            self._record(job, lambda session: service.complete(session, job, result))
+            self._record(
+                job, lambda session: service.complete(session=session, job=job, result=result)
+            )
 
     def _record(self, job: Job, write: Callable[[Any], bool]) -> None:
         try:
@@ -128,7 +135,9 @@ class Worker:
             while not done.wait(wait):
                 try:
                     with self.transaction() as session:
-                        held = service.heartbeat(session, job, self.lease_seconds)
+                        held = service.heartbeat(
+                            session=session, job=job, lease_seconds=self.lease_seconds
+                        )
                 except Exception as exc:  # e.g. SQLite busy: try again soon
                     log.warning("jobs: heartbeat of %s failed: %s", job.id, exc)
                     wait = min(every, 5.0)
@@ -197,8 +206,8 @@ class Scheduler:
         with self.transaction() as session:
             for entry, key, start in wanted:
                 job = service.enqueue(
-                    session,
-                    entry.kind,
+                    session=session,
+                    kind=entry.kind,
                     payload=entry.payload,
                     run_at=start,
                     unique_key=key,
@@ -281,7 +290,7 @@ def prune_jobs(context: Context, payload: dict[str, Any]) -> dict[str, Any]:
     """Delete done jobs after ``done_days`` (7) and dead ones after ``dead_days`` (30)."""
     with context.transaction() as session:
         deleted = service.prune(
-            session,
+            session=session,
             done_days=int(payload.get("done_days", 7)),
             dead_days=int(payload.get("dead_days", 30)),
             now=context.now,

@@ -21,7 +21,7 @@ from boomerang.journey.models import MilestoneMet
 from boomerang.segments import conditions
 from boomerang.segments.facts import known_fields
 from boomerang.segments.service import evaluator
-from boomerang.timeline.models import EntryKind, TimelineEntry
+from boomerang.timeline import events as timeline_events
 
 ORDER = [Stage.onboarding, Stage.adoption, Stage.performance, Stage.transformation, Stage.advocacy]
 
@@ -117,12 +117,32 @@ def evaluate(*, session: Session, journey: Journey, now: datetime | None = None)
     """Advance stages whose entry rule now holds (stages only move forward here: moving an
     account back is a person's decision) and record newly met milestones, for all accounts."""
     now = now or datetime.now(UTC)
+    current, furthest, met_now = _what_holds(session=session, journey=journey, today=now.date())
+    moves = _advance(session=session, current=current, furthest=furthest, now=now)
+    new_rows = _record_milestones(session=session, current=current, met_now=met_now, now=now)
+    after = Counter(current.values())
+    for target, ids in moves.items():
+        for account_id in ids:
+            after[current[account_id]] -= 1
+            after[target.value] += 1
+    return Evaluation(
+        stages={k: v for k, v in after.items() if v and k is not None},
+        advanced=sum(len(ids) for ids in moves.values()),
+        milestones_met=dict(Counter(str(r["milestone"]) for r in new_rows)),
+    )
+
+
+def _what_holds(
+    *, session: Session, journey: Journey, today: date
+) -> tuple[dict[str, str], dict[str, int], dict[str, set[str]]]:
+    """Every account's current stage, the furthest stage whose entry rule holds for it (its
+    rank in :data:`ORDER`), and the accounts each milestone holds for (one evaluation)."""
     wanted = [r.enter_when for r in journey.stages]
     wanted += [m.when for m in journey.milestones]
     wanted += [m.applies_to for m in journey.milestones if m.applies_to]
     furthest: dict[str, int] = {}
     met_now: dict[str, set[str]] = {}
-    with evaluator(session=session, today=now.date(), for_conditions=wanted) as ev:
+    with evaluator(session=session, today=today, for_conditions=wanted) as ev:
         current = dict(
             zip(
                 ev.facts.column("account_id").to_pylist(),
@@ -139,9 +159,16 @@ def evaluate(*, session: Session, journey: Journey, now: datetime | None = None)
             if m.applies_to:
                 hits &= set(ev.members(m.applies_to))
             met_now[m.name] = hits
-    connection = session.connection()
+    return current, furthest, met_now
+
+
+def _advance(
+    *, session: Session, current: dict[str, str], furthest: dict[str, int], now: datetime
+) -> dict[Stage, list[str]]:
+    """Move accounts forward to the furthest stage that holds (never churned ones), noted
+    on their timelines; returns the accounts moved, by stage."""
     moves: dict[Stage, list[str]] = {}
-    notes = []
+    noted = []
     for account_id, rank in furthest.items():
         stage = current.get(account_id)
         if stage is None or stage == Stage.churned.value:
@@ -150,16 +177,8 @@ def evaluate(*, session: Session, journey: Journey, now: datetime | None = None)
         if rank > before:
             target = ORDER[rank]
             moves.setdefault(target, []).append(account_id)
-            notes.append(
-                {
-                    "account_id": account_id,
-                    "kind": EntryKind.system,
-                    "subject": f"Journey: {stage} → {target.value}",
-                    "body": f"The entry rule of {target.value} holds.",
-                    "occurred_at": now,
-                    "created_at": now,
-                }
-            )
+            noted.append((account_id, stage, target.value))
+    connection = session.connection()
     for target, ids in moves.items():
         for start in range(0, len(ids), 500):
             connection.execute(
@@ -167,29 +186,26 @@ def evaluate(*, session: Session, journey: Journey, now: datetime | None = None)
                 .where(Account.id.in_(ids[start : start + 500]))
                 .values(stage=target, updated_at=now)
             )
-    if notes:
-        connection.execute(insert(TimelineEntry), notes)
+    timeline_events.journey_stages_entered(session=session, moves=noted, occurred_at=now)
+    return moves
+
+
+def _record_milestones(
+    *, session: Session, current: dict[str, str], met_now: dict[str, set[str]], now: datetime
+) -> list[dict[str, object]]:
+    """Record the milestones met for the first time (not by churned accounts)."""
     already = {
         (a, m) for a, m in session.execute(select(MilestoneMet.account_id, MilestoneMet.milestone))
     }
-    new_rows = [
+    new_rows: list[dict[str, object]] = [
         {"account_id": a, "milestone": name, "met_at": now}
         for name, hits in met_now.items()
         for a in sorted(hits)
         if (a, name) not in already and current.get(a) != Stage.churned.value
     ]
     if new_rows:
-        connection.execute(insert(MilestoneMet), new_rows)
-    after = Counter(current.values())
-    for target, ids in moves.items():
-        for account_id in ids:
-            after[current[account_id]] -= 1
-            after[target.value] += 1
-    return Evaluation(
-        stages={k: v for k, v in after.items() if v and k is not None},
-        advanced=sum(len(ids) for ids in moves.values()),
-        milestones_met=dict(Counter(str(r["milestone"]) for r in new_rows)),
-    )
+        session.connection().execute(insert(MilestoneMet), new_rows)
+    return new_rows
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from boomerang.renewals import service
+from boomerang.renewals import pipeline, service
 from boomerang.renewals.models import ForecastCategory, Renewal, RenewalOutcome
 from boomerang.web.deps import APIUser, SessionDep, require_writer
 
@@ -69,7 +69,7 @@ def list_pipeline(
     request: Request,
     session: SessionDep,
     user: APIUser,
-    months: Annotated[int, Query(ge=1, le=service.MAX_MONTHS)] = 12,
+    months: Annotated[int, Query(ge=1, le=pipeline.MAX_MONTHS)] = 12,
     owner: Annotated[str | None, Query(max_length=320)] = None,
     team: Annotated[str | None, Query(max_length=100)] = None,
     segment: Annotated[str | None, Query(max_length=100)] = None,
@@ -78,7 +78,7 @@ def list_pipeline(
     as_of: Annotated[date | None, Query(description="Default: today (UTC)")] = None,
 ) -> dict[str, Any]:
     """The renewals pipeline with roll-ups by quarter, team and segment."""
-    return service.pipeline(
+    return pipeline.pipeline(
         session=session,
         today=as_of or _today(),
         currency=request.app.state.settings.reporting_currency,
@@ -100,7 +100,7 @@ def get_forecast(
     as_of: Annotated[date | None, Query(description="Default: today (UTC)")] = None,
 ) -> dict[str, Any]:
     """Expected ARR (ARR x probability) by quarter and forecast category."""
-    return service.forecast_quarters(
+    return pipeline.forecast_quarters(
         session=session,
         today=as_of or _today(),
         currency=request.app.state.settings.reporting_currency,

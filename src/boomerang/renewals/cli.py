@@ -73,10 +73,10 @@ def list_pipeline(
     """Contract lines renewing in the coming months, with risk, probability and category."""
     from rich.table import Table
 
-    from boomerang.renewals import service
+    from boomerang.renewals import pipeline
 
     with runtime.transaction() as session:
-        pipe = service.pipeline(
+        pipe = pipeline.pipeline(
             session=session,
             today=_today(as_of),
             currency=runtime.settings.reporting_currency,
@@ -123,10 +123,10 @@ def show_forecast(
     """Expected ARR (ARR x probability) by quarter and forecast category."""
     from rich.table import Table
 
-    from boomerang.renewals import service
+    from boomerang.renewals import forecast, pipeline
 
     with runtime.transaction() as session:
-        result = service.forecast_quarters(
+        result = pipeline.forecast_quarters(
             session=session,
             today=_today(as_of),
             currency=runtime.settings.reporting_currency,
@@ -136,14 +136,14 @@ def show_forecast(
         print(json.dumps(result, indent=2))
         return
     cur = result["currency"]
-    table = Table("quarter", "lines", "ARR up", "expected", *service.CATEGORIES)
+    table = Table("quarter", "lines", "ARR up", "expected", *forecast.CATEGORIES)
     for q in result["quarters"]:
         table.add_row(
             q["key"],
             str(q["lines"]),
             _money(q["arr"], cur),
             _money(q["expected_arr"], cur),
-            *(_money(q["by_category"][c]["expected_arr"], cur) for c in service.CATEGORIES),
+            *(_money(q["by_category"][c]["expected_arr"], cur) for c in forecast.CATEGORIES),
         )
     console.print(table)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
-from boomerang.renewals import service
+from boomerang.renewals import pipeline, service
 from boomerang.renewals.models import ForecastCategory
 
 OVERRIDES = 2
@@ -21,7 +21,7 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
 
     Run it after the churn model scored the accounts (``boomerang demo`` trains it)."""
     currency = settings.reporting_currency
-    pipe = service.pipeline(session=session, today=today, currency=currency)
+    pipe = pipeline.pipeline(session=session, today=today, currency=currency)
     at_risk = sorted(
         (line for line in pipe.lines if line.category is ForecastCategory.at_risk),
         key=lambda line: (-line.arr_reporting, line.subscription_id),
@@ -35,7 +35,7 @@ def seed(*, session: Session, settings: Settings, source: EventSource, today: da
             reason=REASON,
             now=when,
         )
-    outlook = service.forecast_quarters(session=session, today=today, currency=currency)
+    outlook = pipeline.forecast_quarters(session=session, today=today, currency=currency)
     quarters = ", ".join(
         f"{q['key']} {q['expected_arr']:,.0f} of {q['arr']:,.0f}" for q in outlook["quarters"]
     )

@@ -19,6 +19,7 @@ COMMIT = 0.85
 BEST_CASE = 0.60
 UNSCORED_PROBABILITY = 0.70
 OVERDUE_DAYS = 90  # lines whose renewal passed this recently without an outcome stay listed
+CATEGORIES = [c.value for c in ForecastCategory]
 
 
 def category(probability: float) -> ForecastCategory:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts import service as accounts_service
 from boomerang.errors import Invalid
-from boomerang.renewals import forecast, service
+from boomerang.renewals import forecast, pipeline, service
 from boomerang.renewals.forms import answer
 from boomerang.renewals.models import RenewalOutcome
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser, require_writer
@@ -35,7 +35,7 @@ def renewals_page(
     request: Request,
     session: SessionDep,
     user: UIUser,
-    months: Annotated[int, Query(ge=1, le=service.MAX_MONTHS)] = 12,
+    months: Annotated[int, Query(ge=1, le=pipeline.MAX_MONTHS)] = 12,
     team: Annotated[str | None, Query(max_length=100)] = None,
     segment: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[str | None, Query(max_length=20)] = None,
@@ -58,7 +58,7 @@ def _page(
     currency = request.app.state.settings.reporting_currency
     today = _today()
     acc = accounts_service.get_by_ref(session=session, ref=account.strip()) if account else None
-    pipe = service.pipeline(
+    pipe = pipeline.pipeline(
         session=session,
         today=today,
         currency=currency,
@@ -69,7 +69,7 @@ def _page(
         quarter=_blank(filters["quarter"]),
         account_id=acc.id if acc else None,
     )
-    outlook = service.forecast_quarters(session=session, today=today, currency=currency)
+    outlook = pipeline.forecast_quarters(session=session, today=today, currency=currency)
     return render(
         request,
         "renewals/pipeline.html",
@@ -79,7 +79,7 @@ def _page(
             "months": months,
             "filters": {k: v or "" for k, v in filters.items()},
             "account": acc,
-            "categories": service.CATEGORIES,
+            "categories": forecast.CATEGORIES,
             "outcomes": [o.value for o in RenewalOutcome],
             "reason_codes": forecast.REASON_CODES,
             "currency": currency,

@@ -18,8 +18,7 @@ from boomerang.accounts.models import Account
 from boomerang.db import new_id
 from boomerang.errors import Conflict, Forbidden, Invalid, NotFound
 from boomerang.tasks.models import Priority, Task, TaskStatus, TaskType
-from boomerang.timeline import service as timeline_service
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.users.models import Role, User
 from boomerang.webhooks import outbound
 
@@ -76,7 +75,7 @@ def create(
         created_by_id=created_by.id if created_by else None,
     )
     session.add(task)
-    outbound.emit(session, "task.created", _event(task, account))
+    outbound.emit(session=session, event_type="task.created", data=_event(task, account))
     if flush:
         session.flush()
     return task
@@ -234,16 +233,22 @@ def complete(
     task.status = TaskStatus.done
     task.completed_at = now or datetime.now(UTC)
     task.completed_by_id = by.id
-    timeline_service.create(
+    timeline_events.task_completed(
         session=session,
-        account=task.account,
-        kind=EntryKind.system,
-        subject=f"Task done: {task.title}"[:300],
-        body=f"{task.outcome}\n\n({task.type.value} task, {task.source}; completed by {by.name})",
-        author=by,
+        account_id=task.account_id,
+        title=task.title,
+        outcome=task.outcome,
+        task_type=task.type.value,
+        source=task.source,
+        by=by,
         occurred_at=task.completed_at,
     )
-    outbound.emit(session, "task.completed", _event(task, task.account), now=task.completed_at)
+    outbound.emit(
+        session=session,
+        event_type="task.completed",
+        data=_event(task, task.account),
+        now=task.completed_at,
+    )
     session.flush()
     return task
 
@@ -255,13 +260,8 @@ def cancel(*, session: Session, task: Task, reason: str, by: User) -> Task:
     task.status = TaskStatus.cancelled
     task.completed_at = datetime.now(UTC)
     task.completed_by_id = by.id
-    timeline_service.create(
-        session=session,
-        account=task.account,
-        kind=EntryKind.system,
-        subject=f"Task cancelled: {task.title}"[:300],
-        body=task.outcome,
-        author=by,
+    timeline_events.task_cancelled(
+        session=session, account_id=task.account_id, title=task.title, reason=task.outcome, by=by
     )
     session.flush()
     return task

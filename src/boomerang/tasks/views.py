@@ -111,7 +111,7 @@ def reassign(
     back: Annotated[str, Form(max_length=500)] = PAGE,
 ) -> Response:
     task = service.get(session=session, task_id=task_id)
-    new_owner = users_service.get(session=session, user_id=owner)
+    new_owner = users_service.find(session=session, user_id=owner)
     if new_owner is None:
         raise Invalid(f"owner: no staff user {owner!r}")
     service.reassign(session=session, task=task, owner=new_owner, by=user)

@@ -1,21 +1,19 @@
-"""Timeline entries: what happened to an account, newest first."""
+"""Timeline entries: what happened to an account, newest first.
+
+Entries are written by the functions of :mod:`boomerang.timeline.events`, one per kind.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from boomerang.accounts.models import Account
-from boomerang.errors import Invalid
-from boomerang.timeline.models import EntryKind, TimelineEntry
-from boomerang.users.models import User
-
-MAX_BODY = 20_000
+from boomerang.timeline.models import TimelineEntry
 
 
 def list_for_account(*, session: Session, account: Account, limit: int = 50) -> list[TimelineEntry]:
+    """The account's latest entries, newest first."""
     return list(
         session.scalars(
             select(TimelineEntry)
@@ -27,37 +25,6 @@ def list_for_account(*, session: Session, account: Account, limit: int = 50) -> 
     )
 
 
-def create(
-    *,
-    session: Session,
-    account: Account,
-    kind: EntryKind,
-    body: str,
-    author: User | None = None,
-    subject: str | None = None,
-    occurred_at: datetime | None = None,
-    contact_id: str | None = None,
-) -> TimelineEntry:
-    """Record something that happened; Invalid on an empty or oversized body."""
-    body = body.strip()
-    if not body and not subject:
-        raise Invalid("body: must not be empty")
-    if len(body) > MAX_BODY:
-        raise Invalid(f"body: at most {MAX_BODY} characters")
-    entry = TimelineEntry(
-        account_id=account.id,
-        kind=kind,
-        body=body,
-        author=author,
-        subject=(subject or "").strip() or None,
-        contact_id=contact_id,
-    )
-    if occurred_at is not None:
-        entry.occurred_at = occurred_at
-    session.add(entry)
-    session.flush()
-    return entry
-
-
 def count(*, session: Session) -> int:
+    """How many entries there are."""
     return session.scalar(select(func.count()).select_from(TimelineEntry)) or 0

@@ -38,8 +38,17 @@ def parse_role(role: str) -> Role:
         raise Invalid(f"role {role!r}: must be one of {', '.join(r.value for r in Role)}") from None
 
 
-def get(*, session: Session, user_id: str) -> User | None:
+def find(*, session: Session, user_id: str) -> User | None:
+    """The user with this id, or None."""
     return session.get(User, user_id)
+
+
+def get(*, session: Session, user_id: str) -> User:
+    """The user with this id; NotFound otherwise."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no staff user {user_id!r}")
+    return user
 
 
 def get_by_email(*, session: Session, email: str) -> User | None:

@@ -44,7 +44,7 @@ class LoginRequired(Exception):
 def _active_user(session: Session, user_id: object) -> User | None:
     if not isinstance(user_id, str):
         return None
-    user = users_service.get(session=session, user_id=user_id)
+    user = users_service.find(session=session, user_id=user_id)
     return user if user is not None and user.active else None
 
 

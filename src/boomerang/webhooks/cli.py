@@ -201,7 +201,12 @@ def out_test(name: Annotated[str, typer.Argument(help="The endpoint's name.")]) 
 
     runtime.require_schema()
     with runtime.transaction() as session:
-        outbound.emit(session, "ping", {"message": "hello from Boomerang"}, endpoint=name)
+        outbound.emit(
+            session=session,
+            event_type="ping",
+            data={"message": "hello from Boomerang"},
+            endpoint=name,
+        )
     console.print(f"ping queued for {name}; see `boomerang jobs list`", highlight=False)
 
 

@@ -135,7 +135,7 @@ def matches(patterns: list[str], event_type: str) -> bool:
     return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
 
 
-def _active(session: Session) -> list[tuple[str, list[str]]]:
+def _active(*, session: Session) -> list[tuple[str, list[str]]]:
     """(id, patterns) of the active endpoints, read once per session (emit is called for
     every task a playbook evaluation creates)."""
     cached = session.info.get(_CACHE_KEY)
@@ -149,10 +149,10 @@ def _active(session: Session) -> list[tuple[str, list[str]]]:
 
 
 def emit(
+    *,
     session: Session,
     event_type: str,
     data: dict[str, Any],
-    *,
     endpoint: str | None = None,
     now: datetime | None = None,
 ) -> int:
@@ -160,7 +160,7 @@ def emit(
     to it (only ``endpoint`` when named: it must exist and be active); returns how many."""
     from boomerang.jobs import service as jobs_service
 
-    targets = _active(session)
+    targets = _active(session=session)
     if endpoint is not None:
         named = get(session=session, name=endpoint)
         if not named.active:
@@ -177,9 +177,9 @@ def emit(
     }
     for endpoint_id in chosen:
         jobs_service.enqueue(
-            session,
-            "webhook.deliver",
-            {"endpoint_id": endpoint_id, "event": event},
+            session=session,
+            kind="webhook.deliver",
+            payload={"endpoint_id": endpoint_id, "event": event},
             unique_key=f"webhook:{endpoint_id}:{event['id']}",
             max_attempts=8,
         )

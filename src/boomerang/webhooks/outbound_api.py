@@ -106,7 +106,10 @@ def rotate(name: str, session: SessionDep, user: APIUser) -> dict[str, str]:
 def test(name: str, session: SessionDep, user: APIUser) -> dict[str, int]:
     """Queue a signed ``ping`` event for the endpoint."""
     _manager(user)
-    return {"queued": outbound.emit(session, "ping", {"message": "hello"}, endpoint=name)}
+    queued = outbound.emit(
+        session=session, event_type="ping", data={"message": "hello"}, endpoint=name
+    )
+    return {"queued": queued}
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

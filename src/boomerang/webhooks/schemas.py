@@ -88,7 +88,7 @@ class SubscriptionData(_Strict):
     product: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     plan: Annotated[str, StringConstraints(max_length=200)] | None = None
     arr: Amount
-    currency: Currency = "USD"
+    currency: Currency | None = None  # the account's currency when left out
     seats: Annotated[int, Field(ge=0)] | None = None
     start_date: date
     end_date: date | None = None

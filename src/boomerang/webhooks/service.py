@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account, Contact
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
-from boomerang.billing.service import refresh_rollups
+from boomerang.billing.service import refresh_rollups, subscription_currency
 from boomerang.errors import BadRequest, Conflict, Invalid, NotFound, Unauthorized
 from boomerang.support.models import Ticket, TicketStatus
-from boomerang.timeline import service as timeline
-from boomerang.timeline.models import EntryKind
+from boomerang.timeline import events as timeline_events
 from boomerang.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookKind, WebhookSource
 from boomerang.webhooks.schemas import (
     InvoiceEvent,
@@ -227,7 +226,7 @@ def receive(
         return Outcome("duplicate", event.id, event.type)
     savepoint = session.begin_nested()
     try:
-        account = _apply(session, event, now)
+        account = _apply(session=session, event=event, now=now)
         delivery = existing or WebhookDelivery(source_id=source.id, event_id=event.id)
         delivery.account_id = account.id
         signal = isinstance(event, SignalEvent)
@@ -242,7 +241,14 @@ def receive(
         return Outcome("applied", event.id, event.type)
     except Invalid as exc:
         savepoint.rollback()
-        _record_rejection(session, source, event.id, event.type, exc.message, now)
+        _record_rejection(
+            session=session,
+            source=source,
+            event_id=event.id,
+            event_type=event.type,
+            error=exc.message,
+            now=now,
+        )
         return Outcome("rejected", event.id, event.type, exc.message)
     except IntegrityError:
         # The same event id, applied concurrently by another request.
@@ -251,6 +257,7 @@ def receive(
 
 
 def _record_rejection(
+    *,
     session: Session,
     source: WebhookSource,
     event_id: str,
@@ -271,42 +278,42 @@ def _record_rejection(
     session.flush()
 
 
-def _account(session: Session, external_id: str) -> Account:
+def _account(*, session: Session, external_id: str) -> Account:
     account = session.scalar(select(Account).where(Account.external_id == external_id))
     if account is None:
         raise Invalid(f"data.account: no account {external_id!r}")
     return account
 
 
-def _apply(session: Session, event: Event, now: datetime) -> Account:
+def _apply(*, session: Session, event: Event, now: datetime) -> Account:
     """Apply ``event``; returns the account it was about."""
     if isinstance(event, TicketEvent):
-        return _apply_ticket(session, event, now)
+        return _apply_ticket(session=session, event=event, now=now)
     if isinstance(event, InvoiceEvent):
-        return _apply_invoice(session, event, now)
+        return _apply_invoice(session=session, event=event, now=now)
     if isinstance(event, SignalEvent):
-        return _apply_signal(session, event, now)
-    return _apply_subscription(session, event, now)
+        return _apply_signal(session=session, event=event, now=now)
+    return _apply_subscription(session=session, event=event, now=now)
 
 
-def _apply_signal(session: Session, event: SignalEvent, now: datetime) -> Account:
+def _apply_signal(*, session: Session, event: SignalEvent, now: datetime) -> Account:
     """A signal changes nothing but the timeline; playbooks with the trigger
     ``event: {kind: webhook, source: NAME, type: TYPE}`` act on it."""
-    account = _account(session, event.data.account)
-    timeline.create(
+    account = _account(session=session, external_id=event.data.account)
+    timeline_events.signal_received(
         session=session,
-        account=account,
-        kind=EntryKind.system,
-        subject=(event.data.subject or f"Signal: {event.type}")[:200],
-        body=f"{event.type} ({event.id})",
+        account_id=account.id,
+        event_id=event.id,
+        event_type=event.type,
+        subject=event.data.subject,
         occurred_at=event.created_at or now,
     )
     return account
 
 
-def _apply_ticket(session: Session, event: TicketEvent, now: datetime) -> Account:
+def _apply_ticket(*, session: Session, event: TicketEvent, now: datetime) -> Account:
     data = event.data
-    account = _account(session, data.account)
+    account = _account(session=session, external_id=data.account)
     contact_id = None
     if data.requester_email:
         contact_id = session.scalar(
@@ -339,31 +346,30 @@ def _apply_ticket(session: Session, event: TicketEvent, now: datetime) -> Accoun
     session.flush()
     is_solved = status in (TicketStatus.solved, TicketStatus.closed)
     if is_new:
-        timeline.create(
+        timeline_events.ticket_opened(
             session=session,
-            account=account,
-            kind=EntryKind.ticket,
-            subject=f"Ticket opened: {data.subject}"[:200],
-            body=f"{data.id}, priority {data.priority.value}",
-            occurred_at=data.created_at,
+            account_id=account.id,
             contact_id=ticket.contact_id,
+            ticket=data.id,
+            subject=data.subject,
+            priority=data.priority.value,
+            occurred_at=data.created_at,
         )
     if is_solved and not was_solved:
-        timeline.create(
+        timeline_events.ticket_solved(
             session=session,
-            account=account,
-            kind=EntryKind.ticket,
-            subject=f"Ticket solved: {data.subject}"[:200],
-            body=data.id,
-            occurred_at=solved_at or now,
+            account_id=account.id,
             contact_id=ticket.contact_id,
+            ticket=data.id,
+            subject=data.subject,
+            occurred_at=solved_at or now,
         )
     return account
 
 
-def _apply_invoice(session: Session, event: InvoiceEvent, now: datetime) -> Account:
+def _apply_invoice(*, session: Session, event: InvoiceEvent, now: datetime) -> Account:
     data = event.data
-    account = _account(session, data.account)
+    account = _account(session=session, external_id=data.account)
     subscription_id = None
     if data.subscription:
         subscription_id = session.scalar(
@@ -393,9 +399,9 @@ def _apply_invoice(session: Session, event: InvoiceEvent, now: datetime) -> Acco
     return account
 
 
-def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetime) -> Account:
+def _apply_subscription(*, session: Session, event: SubscriptionEvent, now: datetime) -> Account:
     data = event.data
-    account = _account(session, data.account)
+    account = _account(session=session, external_id=data.account)
     status = data.status
     end_date = data.end_date
     if event.type == "subscription.canceled":
@@ -403,6 +409,7 @@ def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetim
         end_date = end_date or (event.created_at or now).date()
     if end_date is not None and end_date < data.start_date:
         raise Invalid("data.end_date: before data.start_date")
+    currency = subscription_currency(currency=data.currency, account_currency=account.currency)
     line = session.scalar(select(Subscription).where(Subscription.external_id == data.id))
     if line is None:
         line = Subscription(external_id=data.id)
@@ -413,7 +420,7 @@ def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetim
     line.product = data.product
     line.plan = data.plan
     line.arr = data.arr
-    line.currency = data.currency
+    line.currency = currency
     line.seats = data.seats
     line.start_date = data.start_date
     line.end_date = end_date
@@ -423,12 +430,12 @@ def _apply_subscription(session: Session, event: SubscriptionEvent, now: datetim
     session.flush()
     refresh_rollups(session=session, today=now.date(), account_ids=[account.id])
     if event.type == "subscription.canceled":
-        timeline.create(
+        timeline_events.subscription_cancelled(
             session=session,
-            account=account,
-            kind=EntryKind.system,
-            subject=f"Subscription cancelled: {data.product}"[:200],
-            body=f"{data.id}, ends {end_date:%Y-%m-%d}" if end_date else data.id,
+            account_id=account.id,
+            subscription=data.id,
+            product=data.product,
+            ends=end_date,
             occurred_at=event.created_at or now,
         )
     return account
