@@ -73,17 +73,19 @@ def test_every_table_module_is_registered() -> None:
 
 
 def test_every_job_module_is_registered() -> None:
-    registering = {
-        module
-        for module, tree in MODULES.items()
-        if module != "boomerang.jobs.registry"
-        and any(
+    def registers(tree: ast.Module) -> bool:
+        handlers = any(
             isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "handler"
             for node in ast.walk(tree)
             if isinstance(node, ast.FunctionDef)
             for d in node.decorator_list
         )
-        or (module != "boomerang.jobs.registry" and _calls(tree, "periodic"))
+        return handlers or _calls(tree, "periodic")
+
+    registering = {
+        module
+        for module, tree in MODULES.items()
+        if module != "boomerang.jobs.registry" and registers(tree)
     }
     assert registering == set(domains.job_modules())
 

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
+from boomerang.demo import surveys as surveys_demo
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.feedback import demo as feedback_demo
 from boomerang.feedback import service as feedback_service
 from boomerang.playbooks import engine
-from boomerang.demo import surveys as surveys_demo
 from boomerang.surveys import service
 from boomerang.surveys.models import SurveyResponse
 

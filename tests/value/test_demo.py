@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from boomerang.accounts.models import Account
 from boomerang.analytics.source import EventSource
 from boomerang.config import Settings
+from boomerang.demo import success as success_demo
 from boomerang.demo.generator import generate
 from boomerang.events.store import EventStore
 from boomerang.mail import service as mail_service
 from boomerang.mail.models import OutboxMessage
-from boomerang.demo import success as success_demo
 from boomerang.success import service as success_service
 from boomerang.success.models import SuccessPlan
 from boomerang.value import demo as value_demo
