@@ -58,7 +58,9 @@ def add_line(
         seats=fields.pop("seats", 10),
         **fields,
     )
-    return billing_service.add_subscription(session=session, account=account, line=line)
+    return billing_service.add_subscription(
+        session=session, account=account, line=line, today=start
+    )
 
 
 def add_contact(session: Session, account: Account, name: str, *roles: ContactRole) -> Any:

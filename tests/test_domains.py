@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import ast
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
 from boomerang import domains
+from tools import structure
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "boomerang"
-sys.path.insert(0, str(PACKAGE.parent.parent / "tools"))
-import structure  # noqa: E402
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -39,7 +39,8 @@ class Account(Base):
     """A customer company.
 
     ``arr`` and ``renewal_date`` are a roll-up of the account's active subscriptions, kept
-    by ``billing.service.refresh_rollups`` so that lists sort and page on an index at any size.
+    by the billing service (``add_subscription``, ``save_subscription``; ``refresh_rollups``
+    after bulk writes) so that lists sort and page on an index at any size.
     """
 
     __tablename__ = "accounts"

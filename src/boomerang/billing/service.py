@@ -73,16 +73,38 @@ def subscription_currency(*, currency: str | None, account_currency: str) -> str
     return currency
 
 
-def add_subscription(*, session: Session, account: Account, line: Subscription) -> Subscription:
-    """Attach a contract line to an account after checking it makes sense."""
-    line.currency = subscription_currency(currency=line.currency, account_currency=account.currency)
+def _check(line: Subscription, account_currency: str) -> None:
+    line.currency = subscription_currency(currency=line.currency, account_currency=account_currency)
     if line.arr < Decimal(0):
         raise Invalid("arr: must not be negative")
     if line.end_date is not None and line.end_date < line.start_date:
         raise Invalid("end_date: before start_date")
+
+
+def add_subscription(
+    *, session: Session, account: Account, line: Subscription, today: date
+) -> Subscription:
+    """Attach a contract line to an account after checking it makes sense; the account's
+    ARR and renewal date follow (as of ``today``)."""
+    _check(line, account.currency)
     line.account = account
     session.add(line)
     session.flush()
+    refresh_rollups(session=session, today=today, account_ids=[account.id])
+    return line
+
+
+def save_subscription(
+    *, session: Session, account: Account, line: Subscription, today: date
+) -> Subscription:
+    """Write a changed (or new) contract line of ``account`` after the same checks; the
+    account's roll-ups follow. With :func:`add_subscription`, the one way lines are written
+    row by row (bulk writers, imports and the demo, call :func:`refresh_rollups` once)."""
+    _check(line, account.currency)
+    line.account_id = account.id
+    session.add(line)
+    session.flush()
+    refresh_rollups(session=session, today=today, account_ids=[account.id])
     return line
 
 

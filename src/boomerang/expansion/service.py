@@ -415,6 +415,7 @@ def win(
             renewal_date=renewal or revenue.add_months(start, 12),
             status=SubscriptionStatus.active,
         ),
+        today=today,
     )
     when = datetime.now(UTC)
     _close(opp, OpportunityStage.won, when)
@@ -422,7 +423,6 @@ def win(
     opp.subscription_id = line.id
     opp.product = name
     session.flush()
-    billing_service.refresh_rollups(session=session, today=today, account_ids=[account.id])
     timeline_events.opportunity_won(
         session=session,
         account_id=account.id,

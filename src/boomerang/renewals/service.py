@@ -223,6 +223,7 @@ def _end(
     new_arr: Decimal | None,
     seats: int | None,
     day: date,
+    today: date,
 ) -> Subscription | None:
     """End ``line`` on ``day`` (cancelled when churned); returns its successor, if any."""
     line.end_date = day
@@ -231,11 +232,17 @@ def _end(
         return None
     line.status = SubscriptionStatus.ended
     assert new_arr is not None
-    return _successor(session=session, line=line, arr=new_arr, seats=seats, day=day)
+    return _successor(session=session, line=line, arr=new_arr, seats=seats, day=day, today=today)
 
 
 def _successor(
-    *, session: Session, line: Subscription, arr: Decimal, seats: int | None, day: date
+    *,
+    session: Session,
+    line: Subscription,
+    arr: Decimal,
+    seats: int | None,
+    day: date,
+    today: date,
 ) -> Subscription:
     """The line that continues ``line`` from ``day``, for a term as long as the ended one."""
     return billing_service.add_subscription(
@@ -253,6 +260,7 @@ def _successor(
             status=SubscriptionStatus.active,
             auto_renew=line.auto_renew,
         ),
+        today=today,
     )
 
 
@@ -325,7 +333,9 @@ def record_outcome(
     row = _renewal(session=session, line=line)
     account = line.account
     when = now or datetime.now(UTC)
-    successor = _end(session=session, line=line, kind=kind, new_arr=new_arr, seats=seats, day=day)
+    successor = _end(
+        session=session, line=line, kind=kind, new_arr=new_arr, seats=seats, day=day, today=today
+    )
     row.outcome = kind
     row.reason_code = reason_code
     row.new_arr = None if successor is None else new_arr
@@ -336,8 +346,7 @@ def record_outcome(
     row.outcome_at = when
     if kind is RenewalOutcome.churned:
         _churn_if_last(session=session, line=line, day=day, reason_code=reason_code)
-    session.flush()
-    billing_service.refresh_rollups(session=session, today=today, account_ids=[account.id])
+    billing_service.save_subscription(session=session, account=account, line=line, today=today)
     summary = _summary(
         line=line, kind=kind, old=old, new_arr=new_arr, day=day, reason_code=reason_code, note=text
     )

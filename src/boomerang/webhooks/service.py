@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.accounts.models import Account, Contact
 from boomerang.billing.models import Invoice, Subscription, SubscriptionStatus
-from boomerang.billing.service import refresh_rollups, subscription_currency
+from boomerang.billing.service import save_subscription, subscription_currency
 from boomerang.errors import BadRequest, Conflict, Invalid, NotFound, Unauthorized
 from boomerang.support.models import Ticket, TicketStatus
 from boomerang.timeline import events as timeline_events
@@ -409,26 +409,22 @@ def _apply_subscription(*, session: Session, event: SubscriptionEvent, now: date
         end_date = end_date or (event.created_at or now).date()
     if end_date is not None and end_date < data.start_date:
         raise Invalid("data.end_date: before data.start_date")
-    currency = subscription_currency(currency=data.currency, account_currency=account.currency)
     line = session.scalar(select(Subscription).where(Subscription.external_id == data.id))
     if line is None:
         line = Subscription(external_id=data.id)
-        session.add(line)
     elif line.account_id != account.id:
         raise Invalid(f"data.account: subscription {data.id!r} belongs to another account")
-    line.account_id = account.id
     line.product = data.product
     line.plan = data.plan
     line.arr = data.arr
-    line.currency = currency
+    line.currency = subscription_currency(currency=data.currency, account_currency=account.currency)
     line.seats = data.seats
     line.start_date = data.start_date
     line.end_date = end_date
     line.renewal_date = data.renewal_date
     line.status = status
     line.auto_renew = data.auto_renew
-    session.flush()
-    refresh_rollups(session=session, today=now.date(), account_ids=[account.id])
+    save_subscription(session=session, account=account, line=line, today=now.date())
     if event.type == "subscription.canceled":
         timeline_events.subscription_cancelled(
             session=session,
