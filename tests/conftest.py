@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from boomerang.app import create_app
 from boomerang.config import Settings, get_settings
-from boomerang.db import make_engine
+from boomerang.db import WriteInReadSession, make_engine
 from boomerang.events.store import EventStore
 from boomerang.schema import migrate
-from boomerang.web.deps import get_session
+from boomerang.web.deps import READ_METHODS, get_session
 from tests.support import SHARED_DATA, SKIP_PREFIX_SHARED
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -178,14 +179,42 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
     """The real app, whose requests share the test's transaction."""
     application = create_app(settings, engine=engine, background=False)
 
-    def _test_session() -> Iterator[Session]:
+    def _shared() -> Iterator[Session]:
         with session.begin_nested():
+            yield session
+
+    def _test_session(request: Request) -> Iterator[Session]:
+        if request.method not in READ_METHODS:
+            yield from _shared()
+            return
+        with session.begin_nested(), read_only(session):  # as a real read session would
             yield session
 
     application.dependency_overrides[get_session] = _test_session
     # The tracking API looks write keys up outside request dependencies: same transaction.
-    application.state.ingest.keys.opener = contextmanager(_test_session)
+    application.state.ingest.keys.opener = contextmanager(_shared)
     return application
+
+
+@contextmanager
+def read_only(session: Session) -> Iterator[None]:
+    """While a GET request runs in the test's shared session: a flush with changes raises
+    WriteInReadSession, and on SQLite the connection refuses any write (``query_only``)."""
+
+    def refuse(sess: Session, *_: object) -> None:
+        if sess.new or sess.deleted or any(sess.is_modified(o) for o in sess.dirty):
+            raise WriteInReadSession("a GET request tried to write: declare the route a write")
+
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    event.listen(session, "before_flush", refuse)
+    if sqlite:
+        session.connection().exec_driver_sql("PRAGMA query_only=ON")
+    try:
+        yield
+    finally:
+        event.remove(session, "before_flush", refuse)
+        if sqlite:
+            session.connection().exec_driver_sql("PRAGMA query_only=OFF")
 
 
 @pytest.fixture

@@ -16,13 +16,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from boomerang import __version__
 from boomerang.analytics.source import EventSource
 from boomerang.config import Environment, Settings, get_settings
-from boomerang.db import engine_from_settings, session_factory, utcnow
+from boomerang.db import engine_from_settings, read_session_factory, session_factory, utcnow
 from boomerang.domains import routers
 from boomerang.events.store import EventStore
 from boomerang.ingest import api as ingest_api
 from boomerang.jobs.registry import Context
 from boomerang.jobs.worker import Background
 from boomerang.uow import transaction_for
+from boomerang.users.usage import TokenUse
 from boomerang.web import errors
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -79,11 +80,23 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app for the settings in the environment: what each process of ``boomerang serve
+    --workers N`` runs (uvicorn's factory)."""
+    import sys
+
+    sys.setswitchinterval(0.001)  # as ``serve`` does for one process
+    return create_app()
+
+
 def _stores(app: FastAPI, settings: Settings, engine: Engine) -> None:
     """The stores, the background jobs and the tracking API's inbox, on ``app.state``."""
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = session_factory(engine)
+    app.state.sessions = session_factory(engine)  # writes
+    app.state.read_sessions = read_session_factory(engine)  # GET requests
+    app.state.transaction = transaction_for(app.state.sessions)
+    app.state.token_use = TokenUse()
     app.state.event_store = EventStore(settings.events_dir)
     app.state.event_source = EventSource.from_settings(settings, app.state.event_store)
     jobs_transaction = transaction_for(app.state.sessions)

@@ -4,6 +4,7 @@ commands that use them, so ``--version`` and ``--help`` answer at once."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,8 @@ from boomerang.cli_support import console, friendly_errors, runtime
 from boomerang.domains import commands
 
 if TYPE_CHECKING:
+    from boomerang.config import Settings
+
     pass
 
 
@@ -101,6 +104,12 @@ def serve(
     port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Port (default BOOMERANG_PORT).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Server processes sharing the port (each a full app; see README)."
+        ),
+    ] = 1,
 ) -> None:
     """Apply migrations, then serve the web app and the REST API."""
     import uvicorn
@@ -115,10 +124,34 @@ def serve(
         settings = settings.model_copy(update={"port": port})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(runtime.engine)
-    application = create_app(settings, engine=runtime.engine)
     console.print(
-        f"Boomerang {__version__} on http://{settings.host}:{settings.port}/ (Ctrl+C to stop)"
+        f"Boomerang {__version__} on http://{settings.host}:{settings.port}/"
+        f"{f' ({workers} processes)' if workers > 1 else ''} (Ctrl+C to stop)"
     )
+    _print_login(settings)
+    # The tracking API's writer and mover threads release the GIL around I/O; a shorter
+    # switch interval stops them from holding up the event loop for 5 ms at a time.
+    sys.setswitchinterval(0.001)
+    if workers > 1:  # each process builds its app from the same settings (the environment)
+        os.environ["BOOMERANG_HOST"], os.environ["BOOMERANG_PORT"] = (
+            settings.host,
+            str(settings.port),
+        )
+        uvicorn.run(
+            "boomerang.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+        return
+    application = create_app(settings, engine=runtime.engine)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _print_login(settings: Settings) -> None:
+    """The demo's login, with the address this server answers on."""
     from boomerang.demo.cli import login_hint
 
     hint = login_hint()
@@ -130,10 +163,6 @@ def serve(
             ),
             highlight=False,
         )
-    # The tracking API's writer and mover threads release the GIL around I/O; a shorter
-    # switch interval stops them from holding up the event loop for 5 ms at a time.
-    sys.setswitchinterval(0.001)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
 STATUS_TABLES = (

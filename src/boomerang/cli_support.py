@@ -139,6 +139,16 @@ class Runtime:
         with session_factory(self.engine)() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (``list``, ``show``, reports): it never waits for a writer
+        and refuses to write (see :func:`boomerang.db.read_session_factory`)."""
+        from boomerang.db import read_session_factory
+
+        self.require_schema()
+        with read_session_factory(self.engine)() as session, session.begin():
+            yield session
+
 
 runtime = Runtime()
 

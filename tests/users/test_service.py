@@ -1,3 +1,6 @@
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -5,6 +8,7 @@ from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.security import hash_token
 from boomerang.users import service
 from boomerang.users.models import Role
+from boomerang.users.usage import TokenUse
 from tests.factories import PASSWORD, make_user
 
 
@@ -59,12 +63,30 @@ def test_tokens_are_stored_hashed_and_revocable(session: Session) -> None:
     assert secret.startswith("bmr_") and token.token_hash == hash_token(secret)
     assert secret not in token.token_hash and token.prefix == secret[:10]
     assert service.user_for_token(session=session, secret=secret) is user
-    assert token.last_used_at is not None
+    assert token.last_used_at is None  # a lookup only reads (see test_token_use_is_coalesced)
     assert service.user_for_token(session=session, secret=secret + "x") is None
     service.revoke_token(session=session, token_id=token.id)
     assert service.user_for_token(session=session, secret=secret) is None
     with pytest.raises(NotFound):
         service.revoke_token(session=session, token_id="tok_nope")
+
+
+def test_token_use_is_coalesced(session: Session) -> None:
+    """Last-used times are written after the request, at most once a minute per token."""
+    user = make_user(session)
+    token, _ = service.create_token(session=session, user=user, name="ci")
+    use = TokenUse(every=timedelta(minutes=1))
+    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert use.seen(token.id, at, token.last_used_at)  # first use: a write is due
+    assert not use.seen(token.id, at + timedelta(seconds=30), token.last_used_at)
+    use.write(lambda: nullcontext(session))
+    session.expire_all()
+    assert token.last_used_at == at
+    assert use.seen(token.id, at + timedelta(minutes=2), token.last_used_at)
+    use.write(lambda: nullcontext(session))
+    session.expire_all()
+    assert token.last_used_at == at + timedelta(minutes=2)
+    use.write(lambda: nullcontext(session))  # nothing pending: nothing written
 
 
 def test_token_of_inactive_user_is_refused(session: Session) -> None:

@@ -45,7 +45,7 @@ def suggest(
 
     from boomerang.advocacy import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = [
             s.as_dict()
             for s in service.suggestions(
@@ -101,7 +101,7 @@ def list_asks(
 
     from boomerang.advocacy import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = [
             {
                 "id": a.id,
@@ -189,7 +189,7 @@ def list_referrals(
 
     from boomerang.advocacy import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows: list[dict[str, Any]] = [
             {
                 "id": r.id,

@@ -149,7 +149,7 @@ def report(as_json: JsonOption = False) -> None:
     """The latest model's out-of-time evaluation against the health score alone."""
     from boomerang.churn import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         row = service.latest_model(session=session)
         if row is None:
             raise fail("no churn model yet: run `boomerang churn train`")
@@ -177,7 +177,7 @@ def show(
     from boomerang.accounts import service as accounts_service
     from boomerang.churn import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         risk = service.account_risk(session=session, account_id=acc.id)
         name = acc.name

@@ -60,7 +60,7 @@ def _has_data() -> bool:
     from boomerang.accounts import service as accounts_service
     from boomerang.users import service as users_service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         existing = accounts_service.count(session=session) + users_service.count(session=session)
     return existing > 0 or not runtime.event_store.is_empty()
 

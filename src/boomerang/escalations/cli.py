@@ -101,7 +101,7 @@ def list_escalations(
     from boomerang.escalations import service
 
     now = datetime.now(UTC)
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
         )

@@ -100,7 +100,7 @@ def list_opportunities(
     from boomerang.accounts import service as accounts_service
     from boomerang.expansion import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
         )

@@ -128,7 +128,7 @@ def requests(
 
     from boomerang.feedback import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows: list[dict[str, Any]] = [
             {
                 "id": r.request.id,

@@ -123,7 +123,7 @@ def show(
     from boomerang.health.schemas import HealthOut
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         explained = service.explain(
             session=session,
@@ -214,7 +214,7 @@ def backtest_command(
 
     runtime.require_schema()
     loaded = scorecard.load_file(scorecard_file) if scorecard_file else scorecard.default()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         report = backtest.run(
             session=session,
             source=runtime.event_source,

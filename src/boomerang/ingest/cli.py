@@ -39,7 +39,7 @@ def list_keys() -> None:
 
     from boomerang.ingest import service as ingest_service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         table = Table("id", "name", "prefix", "created", "last used", "revoked")
         for k in ingest_service.list_keys(session=session):
             table.add_row(

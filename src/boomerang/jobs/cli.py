@@ -170,7 +170,7 @@ def list_command(
 
     from boomerang.jobs import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         jobs = service.list_jobs(session=session, status=status, kind=kind, limit=limit)
         counts = service.counts(session=session)
     if as_json:

@@ -49,7 +49,7 @@ def show(
     from boomerang.journey import service
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         journey = service.load(session=session, path=rules)
         lines = service.account_milestones(session=session, journey=journey, account=acc)
@@ -73,7 +73,7 @@ def ttv(
     from boomerang.journey import service
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         journey = service.load(session=session, path=rules)
         cohorts = service.time_to_value(session=session, journey=journey)
     if as_json:

@@ -26,7 +26,7 @@ def status(
     from boomerang.mail import service
     from boomerang.mail.models import MessageStatus
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         counts = service.counts(session=session)
         dead = service.list_by_status(session=session, status=MessageStatus.dead, limit=limit)
         table = Table("status", "messages")
@@ -123,7 +123,7 @@ def preview(
 
     template = templates.load(template_file)
     settings = runtime.settings
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         found: Contact | None = None
         if contact:

@@ -136,7 +136,7 @@ def revenue_command(
     runtime.require_schema()
     first, last = _period(start, end)
     dims = [d.strip() for d in by.split(",") if d.strip()]
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         result = revenue.report(
             session=session,
             start=first,
@@ -195,7 +195,7 @@ def movements_command(
     runtime.require_schema()
     first, last = _period(start, end)
     kinds = revenue.KINDS if kind is None else [k.strip() for k in kind.split(",") if k.strip()]
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         account_id = None
         if account is not None:
             account_id = accounts_service.get_by_ref(session=session, ref=account).id
@@ -255,7 +255,7 @@ def fx_list() -> None:
 
     runtime.require_schema()
     table = Table("currency", "from", "rate", "source")
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         for r in revenue.list_rates(session=session):
             table.add_row(r.currency, str(r.valid_from), str(r.rate), r.source or "")
     console.print(table)

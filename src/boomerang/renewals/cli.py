@@ -75,7 +75,7 @@ def list_pipeline(
 
     from boomerang.renewals import pipeline
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         pipe = pipeline.pipeline(
             session=session,
             today=_today(as_of),
@@ -125,7 +125,7 @@ def show_forecast(
 
     from boomerang.renewals import forecast, pipeline
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         result = pipeline.forecast_quarters(
             session=session,
             today=_today(as_of),

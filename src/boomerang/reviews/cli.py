@@ -77,7 +77,7 @@ def list_reviews(
     from boomerang.reviews.api import staff
 
     today = datetime.now(UTC).date()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
         )

@@ -55,7 +55,7 @@ def preview(
 
     runtime.require_schema()
     with (
-        runtime.transaction() as session,
+        runtime.read() as session,
         service.evaluator(session=session, for_conditions=[where]) as ev,
     ):
         members = ev.members(where)
@@ -109,7 +109,7 @@ def list_command(
     from boomerang.segments import service
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = [
             {
                 "name": s.name,

@@ -68,7 +68,7 @@ def list_plans(
     from boomerang.accounts import service as accounts_service
     from boomerang.success import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         account_id = (
             accounts_service.get_by_ref(session=session, ref=account).id if account else None
         )
@@ -112,7 +112,7 @@ def show(
     from boomerang.accounts import service as accounts_service
     from boomerang.success import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         summary = service.plan_summary(
             session=session, account_id=acc.id, as_of=as_of.date() if as_of else None
@@ -357,7 +357,7 @@ def share(plan_id: Annotated[str, typer.Argument(help="The plan's id.")]) -> Non
     """Print a signed, expiring link to the plan's read-only customer view."""
     from boomerang.success import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         plan = service.get_plan(session=session, plan_id=plan_id)
         url = service.share_url(runtime.settings, plan)
     print(url)
@@ -389,7 +389,7 @@ def list_templates(as_json: JsonOption = False) -> None:
 
     from boomerang.success import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = [
             {
                 "key": t.key,

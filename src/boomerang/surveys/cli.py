@@ -94,7 +94,7 @@ def programs(as_json: JsonOption = False) -> None:
 
     from boomerang.surveys import service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows: list[dict[str, Any]] = [
             _program_row(p) for p in service.list_programs(session=session)
         ]
@@ -212,7 +212,7 @@ def nps(
     from boomerang.surveys import service
 
     now = utcnow()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = service.rollup(
             session=session, by=by, kind=kind, since=now - timedelta(days=days), until=now
         )
@@ -257,7 +257,7 @@ def comments(
     """Comments, with their themes and why."""
     from boomerang.surveys import themes
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         for c in themes.search(session=session, text=q, theme=theme, limit=limit):
             tags = "; ".join(f"{t.theme} ({t.why})" for t in c.tags) or "-"
             r = c.response

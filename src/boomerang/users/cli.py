@@ -56,7 +56,7 @@ def list_users() -> None:
 
     from boomerang.users import service as users_service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         table = Table("email", "name", "role", "team", "active")
         for user in users_service.list_users(session=session):
             table.add_row(user.email, user.name, user.role.value, user.team or "", str(user.active))
@@ -90,7 +90,7 @@ def list_tokens(user: Annotated[str, typer.Option(help="Email of the user.")]) -
 
     from boomerang.users import service as users_service
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         owner = users_service.get_by_email(session=session, email=user)
         if owner is None:
             raise NotFound(f"no user with email {user}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -114,13 +113,19 @@ def create_token(*, session: Session, user: User, name: str) -> tuple[ApiToken, 
     return token, secret
 
 
-def user_for_token(*, session: Session, secret: str, now: datetime | None = None) -> User | None:
-    """The active user owning an unrevoked token, or None."""
+def token_for_secret(*, session: Session, secret: str) -> ApiToken | None:
+    """The unrevoked token whose secret is ``secret``, of an active user, or None (reads only:
+    its last use is recorded apart, see :mod:`boomerang.users.usage`)."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
-    token.last_used_at = now or utcnow()
-    return token.user
+    return token
+
+
+def user_for_token(*, session: Session, secret: str) -> User | None:
+    """The active user owning an unrevoked token, or None."""
+    token = token_for_secret(session=session, secret=secret)
+    return None if token is None else token.user
 
 
 def revoke_token(*, session: Session, token_id: str) -> ApiToken:

@@ -33,7 +33,7 @@ def metrics(as_json: JsonOption = False) -> None:
     from boomerang.value import service as value_service
     from boomerang.value.schemas import as_dict
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         rows = [as_dict(m) for m in value_service.list_metrics(session=session)]
     if as_json:
         print(json.dumps(rows, indent=2))
@@ -81,7 +81,7 @@ def show(
     first = start.date() if start else last - timedelta(days=89)
     if grain not in value_service.GRAINS:
         raise Invalid(f"--grain: {grain!r} is not one of {', '.join(value_service.GRAINS)}")
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         summary = value_service.account_value(
             session=session,
@@ -128,7 +128,7 @@ def totals(
     from boomerang.value import service as value_service
 
     day = _day(today).date()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         rows = value_service.running_totals(
             session=session, source=runtime.event_source, account_id=acc.id, today=day
@@ -189,7 +189,7 @@ def list_subscriptions(
     from boomerang.accounts import service as accounts_service
     from boomerang.value import subscriptions
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         rows = [
             {
@@ -231,7 +231,7 @@ def preview(
     from boomerang.accounts import service as accounts_service
     from boomerang.value import digests
 
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
         digest = digests.preview(
             session=session,

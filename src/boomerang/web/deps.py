@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
+from boomerang.db import utcnow
 from boomerang.errors import Forbidden, Unauthorized
 from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
@@ -18,9 +19,17 @@ from boomerang.users.models import Role, User
 CSRF_FIELD = "csrf_token"
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    factory = request.app.state.sessions
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    A GET (HEAD, OPTIONS) request reads: its session never takes the write lock and fails at
+    once if it writes (:class:`boomerang.db.ReadSession`). Every other method writes.
+    """
+    state = request.app.state
+    factory = state.read_sessions if request.method in READ_METHODS else state.sessions
     with factory() as session, session.begin():
         yield session
 
@@ -63,16 +72,20 @@ def ui_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def api_user(request: Request, session: SessionDep) -> User:
-    """The user owning the bearer token in ``Authorization``; 401 otherwise."""
+def api_user(request: Request, session: SessionDep, background: BackgroundTasks) -> User:
+    """The user owning the bearer token in ``Authorization``; 401 otherwise. The token's last
+    use is written after the response, at most once a minute (``app.state.token_use``)."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    user = users_service.user_for_token(session=session, secret=secret.strip())
-    if user is None:
+    token = users_service.token_for_secret(session=session, secret=secret.strip())
+    if token is None:
         raise Unauthorized("invalid or revoked API token")
-    return user
+    state = request.app.state
+    if state.token_use.seen(token.id, utcnow(), token.last_used_at):
+        background.add_task(state.token_use.write, state.transaction)
+    return token.user
 
 
 UIUser = Annotated[User, Depends(ui_user)]

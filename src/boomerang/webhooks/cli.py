@@ -49,7 +49,7 @@ def list_sources() -> None:
     from boomerang.webhooks import service
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         table = Table("name", "kind", "created", "last received", "revoked")
         for s in service.list_sources(session=session):
             table.add_row(
@@ -132,7 +132,7 @@ def out_list() -> None:
     from boomerang.webhooks import outbound
 
     runtime.require_schema()
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         table = Table("name", "url", "events", "active", "last success", "failures", "last error")
         for e in outbound.list_endpoints(session=session):
             table.add_row(
