@@ -113,7 +113,9 @@ def _stores(app: FastAPI, settings: Settings, engine: Engine) -> None:
         schedule=settings.health_schedule,
     )
     app.state.ingest = ingest_api.Ingest(
-        settings=settings, transaction=transaction_for(app.state.sessions)
+        settings=settings,
+        transaction=transaction_for(app.state.sessions),
+        read=transaction_for(app.state.read_sessions),
     )
 
 

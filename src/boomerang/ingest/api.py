@@ -73,10 +73,12 @@ class KeyCache:
 class Ingest:
     """The tracking API's parts in one process: inbox, writer thread, background worker."""
 
-    def __init__(self, *, settings: Settings, transaction: Transaction) -> None:
+    def __init__(
+        self, *, settings: Settings, transaction: Transaction, read: Transaction | None = None
+    ) -> None:
         self.inbox = Inbox(settings.inbox_path, dedup_hours=settings.ingest_dedup_hours)
         self.writer = Writer(self.inbox, max_pending=settings.ingest_max_pending)
-        self.keys = KeyCache(transaction)
+        self.keys = KeyCache(read or transaction)  # lookups only read: never the write lock
         self.mover = Mover(settings)
         self.housekeeper = Housekeeper(
             inbox=self.inbox,
