@@ -27,7 +27,7 @@ from boomerang.config import Settings, get_settings
 from boomerang.db import WriteInReadSession, make_engine
 from boomerang.events.store import EventStore
 from boomerang.schema import migrate
-from boomerang.web.deps import READ_METHODS, get_session
+from boomerang.web.deps import READ_METHODS, get_session, get_write_session
 from tests.support import SHARED_DATA, SKIP_PREFIX_SHARED
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -190,7 +190,14 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
         with session.begin_nested(), read_only(session):  # as a real read session would
             yield session
 
+    def _declared_write() -> Iterator[Session]:
+        # A route that declares a write (WriteSessionDep) writes even on GET: in production it
+        # gets a session of its own; here it shares the test's, so the read guard steps aside.
+        with suspended_read_only(session):
+            yield from _shared()
+
     application.dependency_overrides[get_session] = _test_session
+    application.dependency_overrides[get_write_session] = _declared_write
     # The tracking API looks write keys up outside request dependencies: same transaction.
     application.state.ingest.keys.opener = contextmanager(_shared)
     return application
@@ -202,10 +209,13 @@ def read_only(session: Session) -> Iterator[None]:
     WriteInReadSession, and on SQLite the connection refuses any write (``query_only``)."""
 
     def refuse(sess: Session, *_: object) -> None:
+        if sess.info.get("declared_writes"):
+            return
         if sess.new or sess.deleted or any(sess.is_modified(o) for o in sess.dirty):
             raise WriteInReadSession("a GET request tried to write: declare the route a write")
 
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    # Not when the route declared a write (its dependency may be resolved first).
+    sqlite = session.get_bind().dialect.name == "sqlite" and not session.info.get("declared_writes")
     event.listen(session, "before_flush", refuse)
     if sqlite:
         session.connection().exec_driver_sql("PRAGMA query_only=ON")
@@ -215,6 +225,18 @@ def read_only(session: Session) -> Iterator[None]:
         event.remove(session, "before_flush", refuse)
         if sqlite:
             session.connection().exec_driver_sql("PRAGMA query_only=OFF")
+
+
+@contextmanager
+def suspended_read_only(session: Session) -> Iterator[None]:
+    """Lift :func:`read_only` for a route's declared write."""
+    session.info["declared_writes"] = session.info.get("declared_writes", 0) + 1
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("PRAGMA query_only=OFF")
+    try:
+        yield
+    finally:
+        session.info["declared_writes"] -= 1
 
 
 @pytest.fixture

@@ -109,9 +109,11 @@ def override_vector(
     days: int = 30,
     scorecard_name: str = "default",
     now: datetime | None = None,
+    flush: bool = True,
 ) -> HealthOverride:
     """Set the account's success vector for ``days`` whatever the rules say (applied from
-    the next computation), noted on the timeline."""
+    the next computation), noted on the timeline. With ``flush=False`` the rows are only
+    added (the caller flushes, once for many)."""
     if vector not in ("positive", "neutral", "negative"):
         raise Invalid("vector: one of positive, neutral, negative")
     if not reason.strip():
@@ -140,7 +142,8 @@ def override_vector(
         author=author,
         occurred_at=now,
     )
-    session.flush()
+    if flush:
+        session.flush()
     return override
 
 

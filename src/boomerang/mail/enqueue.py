@@ -2,7 +2,9 @@
 
 Enqueue (:func:`enqueue`) writes a message row in the caller's transaction, so an email is
 queued together with whatever caused it (a playbook step) or not at all; delivery
-(:mod:`boomerang.mail.delivery`) sends it later.
+(:mod:`boomerang.mail.delivery`) sends it later. The rules (content, dedupe key, recipient,
+frequency cap, the outbox row) are functions of their own, which :mod:`boomerang.mail.batch`
+applies as well when it queues many emails at once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from email.utils import make_msgid
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,19 +89,24 @@ def _add_footer(text: str, html: str, url: str) -> tuple[str, str]:
     return text, html
 
 
+def counted(since: datetime) -> ColumnElement[bool]:
+    """The messages a frequency cap counts: sent since ``since`` or still waiting to be sent."""
+    return or_(
+        and_(OutboxMessage.status == MessageStatus.sent, OutboxMessage.sent_at >= since),
+        OutboxMessage.status.in_(WAITING),
+    )
+
+
 def count_recent(*, session: Session, address: str, contact_id: str | None, since: datetime) -> int:
     """Emails to this recipient sent since ``since`` or still waiting to be sent."""
     who = OutboxMessage.to_address == address
     if contact_id is not None:
         who = or_(who, OutboxMessage.contact_id == contact_id)
-    counted = or_(
-        and_(OutboxMessage.status == MessageStatus.sent, OutboxMessage.sent_at >= since),
-        OutboxMessage.status.in_(WAITING),
-    )
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(who, counted)) or 0
+    stmt = select(func.count()).select_from(OutboxMessage).where(who, counted(since))
+    return session.scalar(stmt) or 0
 
 
-def _checked_content(
+def checked_content(
     subject: str | None, text: str | None, source: str, images: Sequence[InlineImage]
 ) -> tuple[str, str]:
     """(subject on one line, text); Invalid when the content or an image is unfit."""
@@ -122,11 +129,58 @@ def _checked_content(
     return subject, text
 
 
-def _enqueued(*, session: Session, dedupe_key: str | None) -> bool:
+def enqueued(*, session: Session, dedupe_key: str | None) -> bool:
     """Whether a message with this dedupe key exists (whatever its status)."""
     return dedupe_key is not None and bool(
         session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
     )
+
+
+def contact_address(contact: Contact, to_address: str | None) -> str:
+    """The address an email to ``contact`` goes to (``to_address`` if given); EmailRefused
+    when it has none, Invalid when it is not an address."""
+    if to_address is None and not contact.email:
+        raise EmailRefused(RefusalReason.no_address, f"{contact.name} has no email address")
+    return normalise_address(to_address or contact.email or "")
+
+
+def bare_address(to_address: str | None) -> str:
+    """The address of an email to no known contact; Invalid when there is none."""
+    if not to_address:
+        raise Invalid("to: give to_contact or to_address")
+    return normalise_address(to_address)
+
+
+def lock_contacts(*, session: Session, contact_ids: Sequence[str]) -> None:
+    """On PostgreSQL, lock the contacts' rows: enqueues to one contact are serialised, so
+    that two cannot both pass the cap."""
+    if contact_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Contact.id).where(Contact.id.in_(contact_ids)).with_for_update())
+
+
+def unsubscribed_by_address(*, session: Session, addresses: Sequence[str]) -> dict[str, Contact]:
+    """An unsubscribed contact holding each of ``addresses`` (normalised), where one does."""
+    if not addresses:
+        return {}
+    found = session.scalars(
+        select(Contact).where(
+            func.lower(Contact.email).in_(addresses), Contact.unsubscribed_at.is_not(None)
+        )
+    )
+    out: dict[str, Contact] = {}
+    for contact in found:
+        out.setdefault((contact.email or "").lower(), contact)
+    return out
+
+
+def check_wanted(contact: Contact | None, address: str) -> None:
+    """EmailRefused when the contact unsubscribed or is inactive."""
+    if contact is not None and contact.unsubscribed_at is not None:
+        raise EmailRefused(
+            RefusalReason.unsubscribed, f"{contact.name} <{address}> unsubscribed from email"
+        )
+    if contact is not None and not contact.active:
+        raise EmailRefused(RefusalReason.inactive, f"{contact.name} <{address}> is inactive")
 
 
 def _recipient(
@@ -135,38 +189,23 @@ def _recipient(
     """(the contact, if known, and the address); EmailRefused when they must get no email."""
     contact = to_contact
     if contact is not None:
-        if to_address is None and not contact.email:
-            raise EmailRefused(RefusalReason.no_address, f"{contact.name} has no email address")
-        address = normalise_address(to_address or contact.email or "")
-        if session.get_bind().dialect.name == "postgresql":
-            # Serialise enqueues to one contact, so that two cannot both pass the cap.
-            session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+        address = contact_address(contact, to_address)
+        lock_contacts(session=session, contact_ids=[contact.id])
     else:
-        if not to_address:
-            raise Invalid("to: give to_contact or to_address")
-        address = normalise_address(to_address)
-        contact = session.scalar(
-            select(Contact)
-            .where(func.lower(Contact.email) == address, Contact.unsubscribed_at.is_not(None))
-            .limit(1)
-        )
-    if contact is not None and contact.unsubscribed_at is not None:
-        raise EmailRefused(
-            RefusalReason.unsubscribed, f"{contact.name} <{address}> unsubscribed from email"
-        )
-    if contact is not None and not contact.active:
-        raise EmailRefused(RefusalReason.inactive, f"{contact.name} <{address}> is inactive")
+        address = bare_address(to_address)
+        contact = unsubscribed_by_address(session=session, addresses=[address]).get(address)
+    check_wanted(contact, address)
     return contact, address
 
 
-def _check_cap(
-    *, session: Session, settings: Settings, address: str, contact: Contact | None, when: datetime
-) -> None:
-    """EmailRefused when one more email would pass the recipient's frequency cap."""
-    since = when - timedelta(days=settings.email_cap_days)
-    recent = count_recent(
-        session=session, address=address, contact_id=contact.id if contact else None, since=since
-    )
+def cap_since(settings: Settings, when: datetime) -> datetime:
+    """Since when the frequency cap counts emails, for one sent at ``when``."""
+    return when - timedelta(days=settings.email_cap_days)
+
+
+def check_cap(settings: Settings, address: str, recent: int) -> None:
+    """EmailRefused when one more email to a recipient with ``recent`` emails sent or
+    waiting would pass the frequency cap."""
     if recent >= settings.email_cap_per_contact:
         raise EmailRefused(
             RefusalReason.frequency_cap,
@@ -175,7 +214,20 @@ def _check_cap(
         )
 
 
-def _insert(
+def _check_cap(
+    *, session: Session, settings: Settings, address: str, contact: Contact | None, when: datetime
+) -> None:
+    """EmailRefused when one more email would pass the recipient's frequency cap."""
+    recent = count_recent(
+        session=session,
+        address=address,
+        contact_id=contact.id if contact else None,
+        since=cap_since(settings, when),
+    )
+    check_cap(settings, address, recent)
+
+
+def insert_message(
     *,
     session: Session,
     message: OutboxMessage,
@@ -201,13 +253,13 @@ def _insert(
             if images:
                 session.flush()
     except IntegrityError:
-        if _enqueued(session=session, dedupe_key=dedupe_key):
+        if enqueued(session=session, dedupe_key=dedupe_key):
             return None  # a concurrent enqueue of the same logical email won
         raise
     return message
 
 
-def _new_message(
+def new_message(
     *,
     settings: Settings,
     account: Account | None,
@@ -287,12 +339,12 @@ def enqueue(
     when = now or utcnow()
     if rendered is not None:
         subject, text, html = rendered.subject, rendered.text, rendered.html
-    subject, text = _checked_content(subject, text, source, images)
-    if _enqueued(session=session, dedupe_key=dedupe_key):
+    subject, text = checked_content(subject, text, source, images)
+    if enqueued(session=session, dedupe_key=dedupe_key):
         return None
     contact, address = _recipient(session=session, to_contact=to_contact, to_address=to_address)
     _check_cap(session=session, settings=settings, address=address, contact=contact, when=when)
-    message = _new_message(
+    message = new_message(
         settings=settings,
         account=account,
         contact=contact,
@@ -306,4 +358,4 @@ def enqueue(
         from_name=from_name,
         when=when,
     )
-    return _insert(session=session, message=message, images=images, dedupe_key=dedupe_key)
+    return insert_message(session=session, message=message, images=images, dedupe_key=dedupe_key)

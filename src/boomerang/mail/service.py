@@ -5,6 +5,7 @@ The code lives in modules named by what they hold; this module re-exports their 
 names for other domains:
 
 * :mod:`~boomerang.mail.enqueue`: queueing an email (checks, refusals, frequency cap);
+* :mod:`~boomerang.mail.batch`: queueing many at once (the same rules, a few queries);
 * :mod:`~boomerang.mail.messages`: managing messages (approve, cancel, retry, counts);
 * :mod:`~boomerang.mail.delivery`: the delivery passes and their at-least-once contract;
 * :mod:`~boomerang.mail.smtp`: the SMTP connection, the MIME message, a test email.
@@ -12,6 +13,8 @@ names for other domains:
 
 from __future__ import annotations
 
+from boomerang.mail.batch import EmailBatch as EmailBatch
+from boomerang.mail.batch import open_batch as open_batch
 from boomerang.mail.delivery import BACKOFF_CAP_SECONDS as BACKOFF_CAP_SECONDS
 from boomerang.mail.delivery import BACKOFF_SECONDS as BACKOFF_SECONDS
 from boomerang.mail.delivery import LEASE_SECONDS as LEASE_SECONDS
@@ -62,6 +65,7 @@ __all__ = [
     "SMTP_TIMEOUT",
     "Claimed",
     "DeliveryResult",
+    "EmailBatch",
     "EmailRefused",
     "InlineImage",
     "RefusalReason",
@@ -82,6 +86,7 @@ __all__ = [
     "list_by_status",
     "new_message_id",
     "normalise_address",
+    "open_batch",
     "open_smtp",
     "retry_dead",
     "send_test",

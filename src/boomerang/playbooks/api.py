@@ -11,7 +11,7 @@ from boomerang.errors import Forbidden, Invalid
 from boomerang.playbooks import definition, engine
 from boomerang.segments.facts import known_fields
 from boomerang.users.models import Role, User
-from boomerang.web.deps import APIUser, SessionDep
+from boomerang.web.deps import APIUser, SessionDep, WriteSessionDep
 
 router = APIRouter(prefix="/api/v1/playbooks", tags=["playbooks"])
 
@@ -45,7 +45,8 @@ def arm(a: engine.Arm) -> dict[str, Any]:
 
 
 @router.get("")
-def list_playbooks(request: Request, session: SessionDep, user: APIUser) -> dict[str, Any]:
+def list_playbooks(request: Request, session: WriteSessionDep, user: APIUser) -> dict[str, Any]:
+    # A write on GET, declared: a playbook file edited since is stored as a new version.
     engine.sync_files(session=session, directory=request.app.state.settings.playbooks_dir)
     return {
         "paused": engine.paused(session=session),

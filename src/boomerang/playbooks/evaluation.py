@@ -13,8 +13,9 @@ answers, tickets, invoices, contacts, segment stays or events), keeps those its
 A fixed share (``control_group``) of the firings, chosen by a hash of playbook, account and
 reason (stable, explainable), is held out: recorded as control runs that do nothing, so
 the playbook page can compare what happened to treated and control accounts. Runs then
-execute their steps (``runs``) until a wait (resumed by a later evaluation) or the end. The
-global pause (and a per-playbook pause) stops both firing and executing.
+execute their steps (``runs``: a playbook's runs at one step run it together) until a wait
+(resumed by a later evaluation) or the end. The global pause (and a per-playbook pause)
+stops both firing and executing.
 
 A dry run computes the same firings without writing anything, and says what each run would
 do; a replay (``replay``) does it over past days.
@@ -38,7 +39,7 @@ from boomerang.db import new_id
 from boomerang.errors import Invalid
 from boomerang.playbooks.context import Context
 from boomerang.playbooks.models import OPEN_STATUSES, PlaybookRun, RunStatus
-from boomerang.playbooks.runs import advance, resume
+from boomerang.playbooks.runs import advance_many, resume
 from boomerang.playbooks.state import paused, state
 from boomerang.playbooks.triggers import Candidate, candidates
 from boomerang.playbooks.versions import InForce, check_fields, in_force
@@ -191,8 +192,11 @@ def evaluate(
                 continue
             if not dry_run:
                 ctx.load_accounts(c.account_id for c in found)
-            for c in found:
-                _fire(ctx, item, c, names_of.get(c.account_id, ""), result)
+            with session.no_autoflush:  # the new runs are inserted together
+                fired = [_fire(ctx, item, c, names_of.get(c.account_id, ""), result) for c in found]
+            runs = [run for run in fired if run is not None]
+            if runs:
+                advance_many(ctx, runs, item)
             if not dry_run:
                 session.flush()
                 state(session=session, name=item.name).evaluated_at = now
@@ -214,9 +218,11 @@ def _chosen(*, session: Session, names: list[str] | None) -> list[InForce]:
     return items
 
 
-def _fire(ctx: Context, item: InForce, c: Candidate, account_name: str, result: Evaluation) -> None:
-    """Record the firing in ``result``; outside a dry run, start its run (a control run
-    does nothing), inside one say what the run would do."""
+def _fire(
+    ctx: Context, item: InForce, c: Candidate, account_name: str, result: Evaluation
+) -> PlaybookRun | None:
+    """Record the firing in ``result``; outside a dry run, add its run and return it to be
+    advanced (a control run does nothing: None), inside one say what the run would do."""
     control = held_out(item.name, c.account_id, c.reason_key, item.loaded.playbook.control_group)
     firing = Firing(
         item.name, c.account_id, account_name, c.reason_key, str(c.reason.get("why", "")), control
@@ -226,7 +232,7 @@ def _fire(ctx: Context, item: InForce, c: Candidate, account_name: str, result: 
         account = ctx.session.get(Account, c.account_id)
         if account is not None and not control:
             firing.actions = describe(item, ctx.values(account, c.reason))
-        return
+        return None
     row = ctx.row(c.account_id)
     run = PlaybookRun(
         id=new_id("pbr"),
@@ -238,19 +244,20 @@ def _fire(ctx: Context, item: InForce, c: Candidate, account_name: str, result: 
         status=RunStatus.control if control else RunStatus.running,
         control=control,
         position=0,
+        resume_at=None,
         started_at=ctx.now,
+        finished_at=ctx.now if control else None,  # every row with the same columns
         log=[],
     )
-    if control:
-        run.finished_at = ctx.now
     ctx.session.add(run)
-    if not control:
-        payload = {
-            "playbook": item.name,
-            "run_id": run.id,
-            "account_id": c.account_id,
-            "account": account_name,
-            "reason": run.reason,
-        }
-        outbound.emit(session=ctx.session, event_type="playbook.fired", data=payload, now=ctx.now)
-        advance(ctx, run, item)
+    if control:
+        return None
+    payload = {
+        "playbook": item.name,
+        "run_id": run.id,
+        "account_id": c.account_id,
+        "account": account_name,
+        "reason": run.reason,
+    }
+    outbound.emit(session=ctx.session, event_type="playbook.fired", data=payload, now=ctx.now)
+    return run

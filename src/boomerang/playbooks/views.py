@@ -13,14 +13,15 @@ from boomerang.errors import Invalid
 from boomerang.playbooks import definition, engine
 from boomerang.playbooks.api import require_leader
 from boomerang.segments.facts import known_fields
-from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.deps import CSRFChecked, SessionDep, UIUser, WriteSessionDep
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/playbooks")
-def playbooks_page(request: Request, session: SessionDep, user: UIUser) -> Response:
+def playbooks_page(request: Request, session: WriteSessionDep, user: UIUser) -> Response:
+    # A write on GET, declared: a playbook file edited since is stored as a new version.
     engine.sync_files(session=session, directory=request.app.state.settings.playbooks_dir)
     items = engine.in_force(session=session)
     return render(

@@ -327,8 +327,7 @@ def record_outcome(
     kind, reason_code = _outcome(outcome, reason_code, seats)
     text = _reason(note, "note", required=False)
     day = _effective_day(line, on)
-    old = line.arr
-    new_arr = _new_arr(kind, old, new_arr)
+    old, new_arr = line.arr, _new_arr(kind, line.arr, new_arr)
     _open_line(session=session, line=line)
     row = _renewal(session=session, line=line)
     account = line.account

@@ -4,7 +4,7 @@ the transaction."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from boomerang.accounts.models import Account
 from boomerang.errors import Conflict, Invalid, NotFound
@@ -256,3 +257,65 @@ def remove_member(
     )
     session.flush()
     return bool(getattr(result, "rowcount", 0))
+
+
+def _unknown_accounts(*, session: Session, account_ids: Sequence[str]) -> list[str]:
+    """The ids naming no account (those the session holds already are not read again)."""
+    held = session.identity_map
+    ask = sorted({a for a in account_ids if held.get(identity_key(Account, a)) is None})
+    found: set[str] = set()
+    for start in range(0, len(ask), _CHUNK):
+        chunk = ask[start : start + _CHUNK]
+        found.update(session.scalars(select(Account.id).where(Account.id.in_(chunk))))
+    return [a for a in ask if a not in found]
+
+
+def add_members(
+    *, session: Session, segment: Segment, account_ids: Sequence[str], now: datetime | None = None
+) -> list[bool]:
+    """``add_member`` for each of ``account_ids`` in turn, in a few statements: for each,
+    False when it was in already."""
+    _list_segment(segment)
+    unknown = _unknown_accounts(session=session, account_ids=account_ids)
+    if unknown:
+        raise NotFound(f"no account {unknown[0]!r}")
+    members = set(current_members(session=session, segment=segment))
+    when = now or datetime.now(UTC)
+    out = []
+    for account_id in account_ids:
+        out.append(account_id not in members)
+        if account_id not in members:
+            members.add(account_id)
+            session.add(
+                SegmentMembership(segment_id=segment.id, account_id=account_id, entered_at=when)
+            )
+    session.flush()
+    return out
+
+
+def remove_members(
+    *, session: Session, segment: Segment, account_ids: Sequence[str], now: datetime | None = None
+) -> list[bool]:
+    """``remove_member`` for each of ``account_ids`` in turn, in a few statements: for each,
+    False when it was not in it."""
+    _list_segment(segment)
+    members = set(current_members(session=session, segment=segment))
+    leaving = sorted(members.intersection(account_ids))
+    when = now or datetime.now(UTC)
+    for start in range(0, len(leaving), _CHUNK):
+        session.execute(
+            update(SegmentMembership)
+            .where(
+                SegmentMembership.segment_id == segment.id,
+                SegmentMembership.account_id.in_(leaving[start : start + _CHUNK]),
+                SegmentMembership.left_at.is_(None),
+            )
+            .values(left_at=when)
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    out = []
+    for account_id in account_ids:
+        out.append(account_id in members)
+        members.discard(account_id)
+    return out

@@ -34,7 +34,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A write transaction whatever the method: for the rare GET that must write (declared
+    on the route, with the reason), such as storing a playbook file's new version."""
+    with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,23 @@ A step kind is one class: a frozen pydantic model (the step's YAML mapping, vali
 compiles to ops (one op running the step, by default), runs for an account (``run``: what
 the run log says, where the run goes next) and says in words what it would do (``describe``,
 in a dry run). Defining a subclass with ``kind`` registers it (``StepKind.kinds``).
+
+The runs of a playbook at one op run it together (``run_many``: one result per run, its
+outcome or the Invalid that failed it). By default that is ``run`` for each in turn; a
+kind whose work is set-based does it for them all in a few statements (and its ``run`` is
+``run_many`` of one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from boomerang.errors import Invalid
 from boomerang.playbooks.rendering import render
 
 if TYPE_CHECKING:
@@ -80,6 +86,38 @@ class Outcome:
     stops: bool = False
 
 
+Result = Outcome | Invalid
+"""What one op did for one run of a batch: its outcome, or the Invalid that failed it."""
+
+
+def one_by_one(run: Callable[[Runtime], Outcome], runtimes: Sequence[Runtime]) -> list[Result]:
+    """``run`` for each runtime in turn; an Invalid fails that run only."""
+    out: list[Result] = []
+    for runtime in runtimes:
+        try:
+            out.append(run(runtime))
+        except Invalid as exc:
+            out.append(exc)
+    return out
+
+
+CHUNK = 5000  # ids per IN (...), as ``Context.load_accounts`` reads them
+
+
+def chunked(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``ids`` in chunks of ``CHUNK``."""
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def only(results: list[Result]) -> Outcome:
+    """The outcome of a batch of one (raising its Invalid)."""
+    (result,) = results
+    if isinstance(result, Invalid):
+        raise result
+    return result
+
+
 class StepKind(Strict):
     """The base of every step kind: ``kind`` is its YAML key, ``order`` its place in the
     list of kinds (the step schema, error messages)."""
@@ -102,6 +140,10 @@ class StepKind(Strict):
         """Do the step for the run's account."""
         raise NotImplementedError(f"{self.kind} steps compile to other ops")
 
+    def run_many(self, runtimes: Sequence[Runtime]) -> list[Result]:
+        """Do the step for each run's account (by default ``run`` for each in turn)."""
+        return one_by_one(self.run, runtimes)
+
     def describe(self, values: dict[str, Any]) -> str:
         """What the step would do, in words (templates rendered with ``values``)."""
         raise NotImplementedError(f"{self.kind} steps compile to other ops")
@@ -122,6 +164,12 @@ class Op:
         """Execute the op for one run."""
         assert self.step is not None
         return self.step.run(runtime)
+
+    def run_many(self, runtimes: Sequence[Runtime]) -> list[Result]:
+        """Execute the op for several runs at once (one result each, in their order)."""
+        if self.step is None:
+            return one_by_one(self.run, runtimes)
+        return self.step.run_many(runtimes)
 
     def describe(self, values: dict[str, Any]) -> str | None:
         """The op in words (None: nothing to say)."""

@@ -8,13 +8,13 @@ in the program is one index.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from boomerang.playbooks.steps.base import Op, Outcome, Runtime, StepKind
+from boomerang.playbooks.steps.base import Op, Outcome, Result, Runtime, StepKind, only
 
 if TYPE_CHECKING:
     from boomerang.playbooks.definition import Step
@@ -44,10 +44,20 @@ class Check(Op):
     """Go on when ``condition`` holds for the account, else go to ``target``."""
 
     def run(self, runtime: Runtime) -> Outcome:
+        return only(self.run_many([runtime]))
+
+    def run_many(self, runtimes: Sequence[Runtime]) -> list[Result]:
+        """The condition's members computed once for the runs at this check."""
         assert self.condition is not None
-        holds = runtime.run.account_id in set(runtime.ctx.evaluator.members(self.condition))
-        entry = {"if": self.condition, "holds": holds}
-        return Outcome(entry) if holds else Outcome(entry, goto=self.target)
+        if not runtimes:
+            return []
+        members = set(runtimes[0].ctx.evaluator.members(self.condition))
+        out: list[Result] = []
+        for runtime in runtimes:
+            holds = runtime.run.account_id in members
+            entry = {"if": self.condition, "holds": holds}
+            out.append(Outcome(entry) if holds else Outcome(entry, goto=self.target))
+        return out
 
     def describe(self, values: dict[str, Any]) -> str | None:
         return f"if {self.condition}:"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from boomerang.accounts.models import Stage
-from boomerang.playbooks.steps.base import Outcome, Runtime, StepKind
+from boomerang.playbooks.steps.base import Outcome, Result, Runtime, StepKind, only
 from boomerang.timeline import events as timeline_events
 
 
@@ -18,20 +19,27 @@ class StageStep(StepKind):
     to: Literal["onboarding", "adoption", "performance", "transformation", "advocacy", "churned"]
 
     def run(self, runtime: Runtime) -> Outcome:
-        account, run = runtime.account, runtime.run
-        before = account.stage.value
-        if before != self.to:
-            account.stage = Stage(self.to)
-            timeline_events.stage_set_by_playbook(
-                session=runtime.session,
-                account_id=account.id,
-                before=before,
-                after=self.to,
-                playbook=run.playbook,
-                why=run.reason.get("why", ""),
-                occurred_at=runtime.now,
-            )
-        return Outcome({"stage": [before, self.to]})
+        return only(self.run_many([runtime]))
+
+    def run_many(self, runtimes: Sequence[Runtime]) -> list[Result]:
+        """Move the accounts; their timeline entries written in one flush."""
+        moves: list[timeline_events.StageMove] = []
+        out: list[Result] = []
+        for runtime in runtimes:
+            account, run = runtime.account, runtime.run
+            before = account.stage.value
+            if before != self.to:
+                account.stage = Stage(self.to)
+                why = run.reason.get("why", "")
+                moves.append(
+                    timeline_events.StageMove(
+                        account.id, before, self.to, run.playbook, why, runtime.now
+                    )
+                )
+            out.append(Outcome({"stage": [before, self.to]}))
+        if runtimes:
+            timeline_events.stages_set_by_playbook(session=runtimes[0].session, moves=moves)
+        return out
 
     def describe(self, values: dict[str, Any]) -> str:
         return f"move to stage {self.to}"

@@ -3,12 +3,17 @@ success vector."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from boomerang.errors import Invalid
 from boomerang.playbooks.rendering import check_template
-from boomerang.playbooks.steps.base import Outcome, Runtime, StepKind
+from boomerang.playbooks.steps.base import Outcome, Result, Runtime, StepKind, only
+
+if TYPE_CHECKING:
+    from boomerang.health.models import HealthOverride
 
 
 class VectorStep(StepKind):
@@ -24,22 +29,39 @@ class VectorStep(StepKind):
     _t = field_validator("reason")(check_template)
 
     def run(self, runtime: Runtime) -> Outcome:
+        return only(self.run_many([runtime]))
+
+    def run_many(self, runtimes: Sequence[Runtime]) -> list[Result]:
+        """The overrides (and their timeline entries) of every run, written in one flush."""
         from boomerang.health import service as health_service
 
-        run = runtime.run
-        reason = runtime.render(self.reason) or (
-            f"playbook {run.playbook}: {run.reason.get('why', '')}"
-        )
-        override = health_service.override_vector(
-            session=runtime.session,
-            account=runtime.account,
-            vector=self.to,
-            reason=reason,
-            author=None,
-            days=self.days,
-            now=runtime.now,
-        )
-        return Outcome({"vector": self.to, "override": override.id})
+        made: list[HealthOverride | Invalid] = []
+        for runtime in runtimes:
+            run = runtime.run
+            try:
+                reason = runtime.render(self.reason) or (
+                    f"playbook {run.playbook}: {run.reason.get('why', '')}"
+                )
+                made.append(
+                    health_service.override_vector(
+                        session=runtime.session,
+                        account=runtime.account,
+                        vector=self.to,
+                        reason=reason,
+                        author=None,
+                        days=self.days,
+                        now=runtime.now,
+                        flush=False,
+                    )
+                )
+            except Invalid as exc:
+                made.append(exc)
+        if runtimes:
+            runtimes[0].session.flush()
+        return [
+            m if isinstance(m, Invalid) else Outcome({"vector": self.to, "override": m.id})
+            for m in made
+        ]
 
     def describe(self, values: dict[str, Any]) -> str:
         return f"set the success vector to {self.to} for {self.days} days"

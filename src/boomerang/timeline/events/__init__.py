@@ -24,6 +24,7 @@ from boomerang.timeline.events.activity import task_completed as task_completed
 from boomerang.timeline.events.activity import unsubscribed as unsubscribed
 from boomerang.timeline.events.base import MANUAL_KINDS as MANUAL_KINDS
 from boomerang.timeline.events.base import MAX_BODY as MAX_BODY
+from boomerang.timeline.events.changes import StageMove as StageMove
 from boomerang.timeline.events.changes import (
     account_created_from_product as account_created_from_product,
 )
@@ -34,6 +35,7 @@ from boomerang.timeline.events.changes import health_override_revoked as health_
 from boomerang.timeline.events.changes import journey_stages_entered as journey_stages_entered
 from boomerang.timeline.events.changes import signal_received as signal_received
 from boomerang.timeline.events.changes import stage_set_by_playbook as stage_set_by_playbook
+from boomerang.timeline.events.changes import stages_set_by_playbook as stages_set_by_playbook
 from boomerang.timeline.events.changes import subscription_cancelled as subscription_cancelled
 from boomerang.timeline.events.changes import survey_answered as survey_answered
 from boomerang.timeline.events.changes import ticket_opened as ticket_opened
@@ -57,6 +59,7 @@ from boomerang.timeline.events.escalations import escalation_update_sent as esca
 __all__ = [
     "MANUAL_KINDS",
     "MAX_BODY",
+    "StageMove",
     "account_created_from_product",
     "advocate_answered",
     "advocate_asked",
@@ -82,6 +85,7 @@ __all__ = [
     "review_held",
     "signal_received",
     "stage_set_by_playbook",
+    "stages_set_by_playbook",
     "subscription_cancelled",
     "success_milestone_met",
     "success_plan_created",

@@ -29,9 +29,11 @@ def record(
     occurred_at: datetime | None = None,
     contact_id: str | None = None,
     checked: bool = True,
+    flush: bool = True,
 ) -> TimelineEntry:
     """Add an entry. ``checked`` (the default): Invalid on an empty or oversized body, the
-    body and subject stripped, and flushed; otherwise added as given, not flushed."""
+    body and subject stripped, and flushed (unless ``flush`` is false: for callers adding
+    many); otherwise added as given, not flushed."""
     if checked:
         body = body.strip()
         if not body and not subject:
@@ -50,7 +52,7 @@ def record(
     if occurred_at is not None:
         entry.occurred_at = occurred_at
     session.add(entry)
-    if checked:
+    if checked and flush:
         session.flush()
     return entry
 

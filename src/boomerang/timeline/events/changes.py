@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -73,13 +74,38 @@ def stage_set_by_playbook(
     occurred_at: datetime,
 ) -> TimelineEntry:
     """A playbook step moved the account to another stage."""
-    return record(
-        session=session,
-        account_id=account_id,
-        subject=f"Stage: {before} -> {after}",
-        body=f"Moved by playbook {playbook} ({why})",
-        occurred_at=occurred_at,
-    )
+    move = StageMove(account_id, before, after, playbook, why, occurred_at)
+    return stages_set_by_playbook(session=session, moves=[move])[0]
+
+
+class StageMove(NamedTuple):
+    """One account a playbook step moved to another stage (see ``stages_set_by_playbook``)."""
+
+    account_id: str
+    before: str
+    after: str
+    playbook: str
+    why: str
+    occurred_at: datetime
+
+
+def stages_set_by_playbook(*, session: Session, moves: Sequence[StageMove]) -> list[TimelineEntry]:
+    """Playbook steps moved accounts to other stages: the entries of
+    :func:`stage_set_by_playbook`, one per move, flushed once."""
+    entries = [
+        record(
+            session=session,
+            account_id=m.account_id,
+            subject=f"Stage: {m.before} -> {m.after}",
+            body=f"Moved by playbook {m.playbook} ({m.why})",
+            occurred_at=m.occurred_at,
+            flush=False,
+        )
+        for m in moves
+    ]
+    if entries:
+        session.flush()
+    return entries
 
 
 # -- support, billing and signals (webhooks) ---------------------------------------------
