@@ -50,7 +50,7 @@ def _world(session: Session) -> tuple[Account, list[dict[str, Any]]]:
         source="test",
         dedupe_key="old",
     )
-    emails = [
+    emails: list[dict[str, Any]] = [
         {"to_contact": ann, "dedupe_key": "k1"},
         {"to_contact": ann, "dedupe_key": "k1"},  # queued in this batch already
         {"to_contact": bob, "dedupe_key": "old"},  # queued before
