@@ -99,6 +99,32 @@ def test_write_key_in_body_and_bad_keys(client: TestClient, session: Session, ke
         headers={"Authorization": "Basic !!!", "Content-Type": "application/json"},
     )
     assert garbage.status_code == 401
+    # Header bytes that are not ASCII (a ValueError in base64, once a 500): a 401.
+    for raw in (b"Basic \xe9\xe9\xe9", b"Basic ", ("Basic " + "é" * 8).encode()):
+        odd = client.post(
+            "/v1/track",
+            content=b"{}",
+            headers=[(b"Authorization", raw), (b"Content-Type", b"application/json")],
+        )
+        assert odd.status_code == 401, (raw, odd.text)
+
+
+@pytest.mark.parametrize("field", ["timestamp", "originalTimestamp", "sentAt"])
+def test_times_without_a_utc_value_are_refused_per_message(
+    client: TestClient, session: Session, key: str, field: str
+) -> None:
+    """Times whose UTC conversion overflows: once an OverflowError failing the whole batch,
+    so the SDK retried and dropped its valid messages."""
+    odd = ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"]
+    batch = [{"type": "track", "userId": "u", "event": "E", "messageId": f"t-{i}", field: t}
+             for i, t in enumerate(odd)]  # fmt: skip
+    batch.append({"type": "track", "userId": "u", "event": "E", "messageId": "ok"})
+    response = _post(client, "/v1/batch", {"batch": batch}, key)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["accepted"] == 1
+    assert [r["messageId"] for r in result["rejected"]] == ["t-0", "t-1"]
+    assert all("has no time in UTC" in r["error"] for r in result["rejected"]), result
 
 
 def test_revoked_key_is_refused(client: TestClient, session: Session) -> None:

@@ -123,7 +123,7 @@ def _basic_key(request: Request) -> str | None:
         return None
     try:
         user, _, _ = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64, not ASCII (ValueError), not UTF-8
         return ""
     return user
 

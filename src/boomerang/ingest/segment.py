@@ -360,7 +360,11 @@ def _time(value: Any, key: str) -> datetime | None:
         raise MessageInvalid(f"{key}: {value!r} is not an ISO-8601 date-time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        converted = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+00:01 has no UTC time
+        raise MessageInvalid(f"{key}: {value!r} has no time in UTC (years 1-9999)") from None
+    return converted  # the resulting timestamp's bounds are checked in _timestamp
 
 
 def _micros(value: datetime) -> int:
