@@ -243,6 +243,25 @@ def test_tickets_priority_aliases_severity_and_first_response(
     assert t2.subject == "Ticket T-2"
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_truncated_gzip_file_is_refused_with_its_line(
+    session: Session, event_store: EventStore, tmp_path: Path, suffix: str
+) -> None:
+    """A gzip file cut short (once an EOFError: the CLI printed only "Aborted.")."""
+    if suffix == "csv":
+        text = "external_id,name\n" + "".join(f"A-{i},Account {i}\n" for i in range(5000))
+    else:
+        text = "".join(json.dumps({"external_id": f"A-{i}", "name": f"A {i}"}) + "\n"
+                       for i in range(5000))  # fmt: skip
+    whole = gzip.compress(text.encode())
+    path = tmp_path / f"accounts.{suffix}.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    run = _import(session, event_store, "accounts", path)
+    assert run.status is ImportStatus.rejected, run.status
+    assert any("cannot read the line" in str(e) for e in run.errors), run.errors
+    assert session.scalar(select(func.count()).select_from(Account)) == 0
+
+
 def test_contacts_from_gzipped_json_lines_with_roles_and_traits(
     session: Session, event_store: EventStore, tmp_path: Path
 ) -> None:

@@ -111,7 +111,7 @@ def _csv(source: Source) -> tuple[list[str], Iterator[Row | ReadError]]:
     except StopIteration:
         handle.close()
         return [], iter(())
-    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:  # EOFError: cut gzip
         handle.close()
         raise Invalid(f"{source.path}: line 1: cannot read the header ({exc})") from None
     header = [h.strip() for h in header]
@@ -131,7 +131,7 @@ def _csv(source: Source) -> tuple[list[str], Iterator[Row | ReadError]]:
                     cells = next(reader)
                 except StopIteration:
                     return
-                except (UnicodeDecodeError, csv.Error) as exc:
+                except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
                     yield ReadError(line=line, reason=f"cannot read the line ({exc})")
                     return
                 start, line = line, reader.line_num + 1
@@ -173,7 +173,7 @@ def _jsonl(source: Source) -> tuple[list[str], Iterator[Row | ReadError]]:
                     continue
                 columns.update(dict.fromkeys(value))
                 records.append(Row(line=number, values=value))
-        except (UnicodeDecodeError, OSError) as exc:
+        except (UnicodeDecodeError, OSError, EOFError) as exc:  # EOFError: a cut gzip file
             records.append(ReadError(line=number + 1, reason=f"cannot read the line ({exc})"))
     return list(columns), iter(records)
 
