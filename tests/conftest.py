@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from boomerang.app import create_app
 from boomerang.config import Settings, get_settings
-from boomerang.db import WriteInReadSession, make_engine
+from boomerang.db import WriteInReadSession, make_engine, pending_writes
 from boomerang.events.store import EventStore
 from boomerang.schema import migrate
 from boomerang.web.deps import READ_METHODS, get_session, get_write_session
@@ -211,7 +211,7 @@ def read_only(session: Session) -> Iterator[None]:
     def refuse(sess: Session, *_: object) -> None:
         if sess.info.get("declared_writes"):
             return
-        if sess.new or sess.deleted or any(sess.is_modified(o) for o in sess.dirty):
+        if pending_writes(sess):
             raise WriteInReadSession("a GET request tried to write: declare the route a write")
 
     # Not when the route declared a write (its dependency may be resolved first).

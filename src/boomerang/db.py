@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -180,12 +181,19 @@ class ReadSession(Session):
     composition): it never takes the write lock, and writing in it fails at once."""
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
-        if self.new or self.deleted or any(self.is_modified(o) for o in self.dirty):
-            changed = sorted({type(o).__name__ for o in [*self.new, *self.dirty, *self.deleted]})
+        changed = pending_writes(self)
+        if changed:
             raise WriteInReadSession(
                 f"a read session tried to write ({', '.join(changed)}): declare the work a write"
             )
         super().flush(objects)
+
+
+def pending_writes(session: Session) -> list[str]:
+    """The classes of the objects ``session`` would write on its next flush (none: [])."""
+    if not (session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)):
+        return []
+    return sorted({type(o).__name__ for o in [*session.new, *session.dirty, *session.deleted]})
 
 
 def read_session_factory(engine: Engine) -> sessionmaker[ReadSession]:
@@ -202,8 +210,6 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lo
 def is_busy(exc: BaseException) -> bool:
     """Whether ``exc`` means another writer held the store (SQLite's lock, PostgreSQL's
     serialization failure, deadlock or lock timeout): nothing was written, try again."""
-    from sqlalchemy.exc import DBAPIError
-
     if not isinstance(exc, DBAPIError):
         return False
     orig = exc.orig
