@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 import boomerang.models  # noqa: F401
 from boomerang.db import (
-    SCHEMA_HEAD,
     Base,
     current_revision,
     make_engine,
@@ -19,6 +18,7 @@ from boomerang.db import (
     transaction,
 )
 from boomerang.schema import migrate, migrations_head
+from boomerang.schema_head import SCHEMA_HEAD
 from boomerang.timeline.models import EntryKind, TimelineEntry
 from tests.factories import add_line, make_account
 

@@ -12,8 +12,9 @@ import typer
 
 from boomerang import __version__
 from boomerang.cli_lazy import LazyCommand, LazyGroup
-from boomerang.cli_support import console, friendly_errors, runtime
+from boomerang.cli_support import NOT_INITIALISED, console, friendly_errors, runtime
 from boomerang.domains import commands
+from boomerang.errors import BoomerangError
 
 if TYPE_CHECKING:
     from boomerang.config import Settings
@@ -182,12 +183,24 @@ def status() -> None:
     """What the stores hold, and where they are."""
     from rich.table import Table
 
-    from boomerang.db import count_rows, current_revision
+    from boomerang.schema_head import SCHEMA_HEAD
+    from boomerang.store_probe import read_sqlite, sqlite_file
 
     settings = runtime.settings
-    runtime.require_schema()
-    with runtime.core_engine.connect() as connection:
-        rows = count_rows(connection, [table for _, table in STATUS_TABLES])
+    tables = [table for _, table in STATUS_TABLES]
+    database = sqlite_file(settings.sqlalchemy_url)
+    if database is not None:  # the embedded store: the standard library alone, no SQLAlchemy
+        found = read_sqlite(database, tables, SCHEMA_HEAD)
+        if found.revision != SCHEMA_HEAD:
+            raise BoomerangError(NOT_INITIALISED)
+        rows, where_db = found.rows, settings.sqlalchemy_url
+    else:
+        from boomerang.db import count_rows
+
+        runtime.require_schema()  # the database is at SCHEMA_HEAD past this line
+        with runtime.core_engine.connect() as connection:
+            rows = count_rows(connection, tables)
+        where_db = _safe_url(settings.sqlalchemy_url)
     counts = {label: rows[table] for label, table in STATUS_TABLES}
     if settings.events_source is None:  # the embedded store: DuckDB alone, no Ibis
         from boomerang.analytics import engine as embedded
@@ -206,10 +219,7 @@ def status() -> None:
     for label, value in counts.items():
         table.add_row(label, f"{value:,}")
     console.print(table)
-    console.print(
-        f"operational store: {_safe_url(settings.sqlalchemy_url)} "
-        f"(schema {current_revision(runtime.core_engine)})"
-    )
+    console.print(f"operational store: {where_db} (schema {SCHEMA_HEAD})")
     span = f", {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else ""
     console.print(f"events: {where}{span}")
 

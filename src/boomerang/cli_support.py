@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from boomerang.config import Settings
     from boomerang.events.store import EventStore
 
+NOT_INITIALISED = "the database is not initialised or not up to date: run `boomerang init`"
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -123,12 +125,11 @@ class Runtime:
 
     def require_schema(self) -> None:
         """Refuse to work on a database that ``boomerang init`` has not prepared."""
-        from boomerang.db import SCHEMA_HEAD, current_revision
+        from boomerang.db import current_revision
+        from boomerang.schema_head import SCHEMA_HEAD
 
         if current_revision(self.core_engine) != SCHEMA_HEAD:
-            raise BoomerangError(
-                "the database is not initialised or not up to date: run `boomerang init`"
-            )
+            raise BoomerangError(NOT_INITIALISED)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

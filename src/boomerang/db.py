@@ -226,10 +226,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-SCHEMA_HEAD = "0022"
-"""The newest migration shipped with this version (a test checks it is Alembic's head).
-Every command compares the database with it: reading Alembic's scripts instead would cost
-each command start the import of Alembic and of every migration."""
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -7,8 +7,10 @@ imported cannot hide a regression.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +133,17 @@ def test_shell_completion_lists_commands_without_importing_them() -> None:
         assert expected in completions
         loaded = {name.partition(".")[0] for name in json.loads(modules)}
         assert not loaded & {*HEAVY, *STARTUP_ALSO}, sorted(loaded & {*HEAVY, *STARTUP_ALSO})
+
+
+def test_status_on_the_embedded_store_does_not_import_sqlalchemy(tmp_path: Path) -> None:
+    """``status`` is what monitoring runs: on a SQLite file it reads with the standard library
+    (``boomerang.store_probe``); DuckDB counts the events, nothing heavier is loaded."""
+    env = {**os.environ, "BOOMERANG_DATA_DIR": str(tmp_path)}
+    subprocess.run(
+        [sys.executable, "-m", "boomerang", "init"], env=env, check=True, capture_output=True
+    )
+    code = f"import os\nos.environ['BOOMERANG_DATA_DIR'] = {str(tmp_path)!r}\n" + _cli("status")
+    loaded = _modules_after(code)
+    assert "boomerang" in loaded and "sqlite3" in loaded
+    unwanted = ({*HEAVY} - {"duckdb"}) | {"sqlalchemy", "alembic"}
+    assert not loaded & unwanted, sorted(loaded & unwanted)

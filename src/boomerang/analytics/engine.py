@@ -9,18 +9,14 @@ from datetime import UTC, datetime
 import duckdb
 
 from boomerang.events.store import EventStore
+from boomerang.events.types import EVENT_COLUMNS
 
-_DUCK_TYPES = {
-    "string": "VARCHAR",
-    "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
-}
+_DUCK_TYPES = {"text": "VARCHAR", "time": "TIMESTAMPTZ"}
 
 
 def _empty_events_sql() -> str:
-    from boomerang.events.schema import EVENT_SCHEMA
-
     columns = ", ".join(
-        f"CAST(NULL AS {_DUCK_TYPES[str(f.type)]}) AS {f.name}" for f in EVENT_SCHEMA
+        f"CAST(NULL AS {_DUCK_TYPES[kind]}) AS {name}" for name, kind, _ in EVENT_COLUMNS
     )
     return f"SELECT {columns}, CAST(NULL AS DATE) AS date WHERE false"
 

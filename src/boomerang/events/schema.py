@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from boomerang.events.types import EVENT_COLUMNS
+
+_ARROW_TYPES = {"text": pa.string(), "time": pa.timestamp("us", tz="UTC")}
+
 EVENT_SCHEMA = pa.schema(
     [
-        pa.field("message_id", pa.string(), nullable=False),
-        pa.field("type", pa.string(), nullable=False),
-        pa.field("event", pa.string()),
-        pa.field("name", pa.string()),
-        pa.field("user_id", pa.string()),
-        pa.field("anonymous_id", pa.string()),
-        pa.field("group_id", pa.string()),
-        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("properties", pa.string()),
-        pa.field("context", pa.string()),
-        pa.field("traits", pa.string()),
-        pa.field("integrations", pa.string()),
-        pa.field("previous_id", pa.string()),
-        pa.field("original_timestamp", pa.timestamp("us", tz="UTC")),
-        pa.field("sent_at", pa.timestamp("us", tz="UTC")),
+        pa.field(name, _ARROW_TYPES[kind], nullable=nullable)
+        for name, kind, nullable in EVENT_COLUMNS
     ]
 )
 """Columns of every event. ``group_id`` is the account external id, ``user_id`` the contact's.
