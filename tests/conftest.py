@@ -198,8 +198,11 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
 
     application.dependency_overrides[get_session] = _test_session
     application.dependency_overrides[get_write_session] = _declared_write
-    # The tracking API looks write keys up outside request dependencies: same transaction.
+    # The tracking API looks write keys up outside request dependencies, and API tokens' last
+    # use is written after the response (app.state.transaction): the same transaction too. In
+    # a transaction of its own, that note would wait for the test's open one (SQLite's lock).
     application.state.ingest.keys.opener = contextmanager(_shared)
+    application.state.transaction = contextmanager(_shared)
     return application
 
 

@@ -2,6 +2,7 @@ from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from boomerang.errors import Conflict, Invalid, NotFound
@@ -103,3 +104,20 @@ def test_get_raises_for_an_unknown_user_and_find_returns_none(session: Session) 
     assert service.find(session=session, user_id="usr_missing") is None
     with pytest.raises(NotFound, match="usr_missing"):
         service.get(session=session, user_id="usr_missing")
+
+
+def test_an_api_request_records_its_tokens_last_use_after_answering(
+    client: TestClient, session: Session
+) -> None:
+    """Through the app: a GET with a bearer token answers from a read session, then the
+    token's last use is written (once: a second request within the minute writes nothing)."""
+    user = make_user(session)
+    token, secret = service.create_token(session=session, user=user, name="ci")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+    session.expire_all()
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+    session.expire_all()
+    assert token.last_used_at == first
