@@ -147,3 +147,13 @@ def test_status_on_the_embedded_store_does_not_import_sqlalchemy(tmp_path: Path)
     assert "boomerang" in loaded and "sqlite3" in loaded
     unwanted = ({*HEAVY} - {"duckdb"}) | {"sqlalchemy", "alembic"}
     assert not loaded & unwanted, sorted(loaded & unwanted)
+
+
+def test_a_show_command_reads_without_the_analytics_stack() -> None:
+    """``health show`` prints a stored explanation: what it imports (accounts, the health
+    explanation and its JSON schema) needs SQLAlchemy, never the libraries that compute."""
+    loaded = _modules_after(
+        "import boomerang.accounts.service, boomerang.health.explanations, "
+        "boomerang.health.schemas, boomerang.health.cli"
+    )
+    assert not loaded & {*HEAVY}, sorted(loaded & {*HEAVY})

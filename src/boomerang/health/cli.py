@@ -119,13 +119,13 @@ def show(
 ) -> None:
     """An account's score, measure by measure: raw value, score, weight, contribution."""
     from boomerang.accounts import service as accounts_service
-    from boomerang.health import service
+    from boomerang.health.explanations import explain
     from boomerang.health.schemas import HealthOut
 
     runtime.require_schema()
     with runtime.read() as session:
         acc = accounts_service.get_by_ref(session=session, ref=account)
-        explained = service.explain(
+        explained = explain(
             session=session,
             account=acc,
             scorecard_name=scorecard_name,

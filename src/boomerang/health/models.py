@@ -9,6 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from boomerang.db import Base, UTCDateTime, new_id, utcnow
 
+GOALS: dict[str, str] = {
+    "negative": "win back within 3 months",
+    "neutral": "move to positive within 6 months",
+    "positive": "ready for expansion, cross-sell and referrals",
+}
+"""What each success vector asks of the team (shown beside an account's vector)."""
+
 
 class ScorecardVersion(Base):
     """One saved text of a scorecard; scores record the version that produced them."""

@@ -7,8 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from boomerang.health.explanations import Explanation
-from boomerang.health.models import HealthOverride
-from boomerang.health.vectors import GOALS
+from boomerang.health.models import GOALS, HealthOverride
 
 
 class OverrideOut(BaseModel):
