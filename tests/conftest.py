@@ -260,6 +260,17 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def allow_loopback(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> str:
+    """``BOOMERANG_OUTBOUND_ALLOW=127.0.0.1`` for tests whose HTTP receivers listen on
+    loopback (which the outbound policy refuses otherwise): in the environment, which saving
+    a URL reads, and in ``settings``, which jobs sending it read."""
+    monkeypatch.setenv("BOOMERANG_OUTBOUND_ALLOW", "127.0.0.1")
+    get_settings.cache_clear()
+    monkeypatch.setattr(settings, "outbound_allow", "127.0.0.1")
+    return "127.0.0.1"
+
+
 @pytest.fixture(scope="session")
 def demo_company(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``demo_company(*args)`` builds ``boomerang demo *args`` once per run (shared by every

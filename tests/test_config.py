@@ -89,3 +89,31 @@ def test_warehouse_settings_are_read(monkeypatch) -> None:
     }
     monkeypatch.setenv("BOOMERANG_EVENTS_SOURCE", "")
     assert load_settings().events_source is None
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+@pytest.mark.parametrize("key", ["", "x", "k" * 31, "é" * 15])
+def test_a_short_secret_key_is_refused_in_every_environment(
+    key: str, env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOOMERANG_ENV", env)
+    monkeypatch.setenv("BOOMERANG_SECRET_KEY", key)
+    length = len(key.encode())
+    with pytest.raises(ConfigError, match=rf"BOOMERANG_SECRET_KEY is too short \({length} bytes\)"):
+        load_settings()
+    monkeypatch.setenv("BOOMERANG_SECRET_KEY", "k" * 32)  # 32 bytes are enough
+    assert load_settings().resolved_secret_key() == "k" * 32
+
+
+@pytest.mark.parametrize("content", ["", "\n", "abc\n", "k" * 31 + "\n"])
+def test_a_short_secret_key_file_is_refused_and_left_alone(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "secret_key"
+    path.write_text(content)
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(ConfigError, match=f"the secret key in {re.escape(str(path))} is too short"):
+        settings.resolved_secret_key()
+    assert path.read_text() == content  # not replaced: what signed it may matter to someone
+    from boomerang.app import create_app
+
+    with pytest.raises(ConfigError, match="32\\+ random characters"):
+        create_app(settings)

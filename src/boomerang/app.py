@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.middleware.sessions import SessionMiddleware
@@ -20,11 +20,13 @@ from boomerang.db import engine_from_settings, read_session_factory, session_fac
 from boomerang.domains import routers
 from boomerang.events.store import EventStore
 from boomerang.ingest import api as ingest_api
+from boomerang.ingest import backlog
 from boomerang.jobs.registry import Context
 from boomerang.jobs.worker import Background
 from boomerang.uow import transaction_for
-from boomerang.users.usage import TokenUse
-from boomerang.web import errors
+from boomerang.users.usage import SessionUse, TokenUse
+from boomerang.web import access_log, api_docs, errors
+from boomerang.web.headers import SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -57,7 +59,7 @@ def create_app(
         version=__version__,
         description="Customer success platform: REST API. Authenticate with "
         "`Authorization: Bearer <token>` (create one with `boomerang tokens create`).",
-        docs_url="/api/docs",
+        docs_url=None,  # served by boomerang.web.api_docs, from installed files
         redoc_url=None,
     )
     _stores(app, settings, engine)
@@ -70,13 +72,16 @@ def create_app(
         same_site="lax",
         https_only=settings.env is Environment.production,
     )
+    app.add_middleware(SecurityHeaders, docs_path=api_docs.DOCS_PATH)  # on every response
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)
 
     _system_routes(app, engine)
+    api_docs.install(app)
     for target in routers():  # every domain's, from boomerang.domains
         module, _, attribute = target.partition(":")
         app.include_router(getattr(importlib.import_module(module), attribute))
+    access_log.install(app)  # the tokens of emailed links stay out of the access log
     return app
 
 
@@ -97,6 +102,8 @@ def _stores(app: FastAPI, settings: Settings, engine: Engine) -> None:
     app.state.read_sessions = read_session_factory(engine)  # GET requests
     app.state.transaction = transaction_for(app.state.sessions)
     app.state.token_use = TokenUse()
+    app.state.session_use = SessionUse()  # browser sessions' last requests, coalesced
+    app.state.clock = utcnow  # what sessions and login throttling take as now (tests set it)
     app.state.event_store = EventStore(settings.events_dir)
     app.state.event_source = EventSource.from_settings(settings, app.state.event_store)
     jobs_transaction = transaction_for(app.state.sessions)
@@ -121,11 +128,23 @@ def _stores(app: FastAPI, settings: Settings, engine: Engine) -> None:
 
 def _system_routes(app: FastAPI, engine: Engine) -> None:
     @app.get("/healthz", tags=["system"])
-    def healthz() -> dict[str, str]:
-        """Liveness and database reachability; no authentication."""
+    def healthz(strict: bool = False) -> JSONResponse:
+        """Liveness, database reachability and the event mover; no authentication.
+
+        200 with ``status`` "ok", or "degraded" while the event mover is dead or stuck (the
+        tracking API still accepts events); with ``?strict=true`` a degraded server answers
+        503 (see README, "Health checks").
+        """
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
+        ingest: ingest_api.Ingest = app.state.ingest
+        waiting = backlog.read_backlog(app.state.settings.inbox_path, pending=ingest.inbox.pending)
+        mover = backlog.mover_report(ingest.mover.status(), waiting)
+        status = "ok" if mover["healthy"] else "degraded"
+        return JSONResponse(
+            {"status": status, "version": __version__, "mover": mover},
+            status_code=503 if strict and status != "ok" else 200,
+        )
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,11 +15,6 @@ from boomerang.cli_lazy import LazyCommand, LazyGroup
 from boomerang.cli_support import NOT_INITIALISED, console, friendly_errors, runtime
 from boomerang.domains import commands
 from boomerang.errors import BoomerangError
-
-if TYPE_CHECKING:
-    from boomerang.config import Settings
-
-    pass
 
 
 def _lazy() -> dict[str, LazyCommand]:
@@ -98,6 +93,11 @@ def init() -> None:
     console.print(f"event store: {settings.events_dir.resolve()}")
 
 
+SHUTDOWN_GRACE_SECONDS = 10
+"""On SIGTERM or Ctrl+C, how long ``serve`` lets requests in flight finish before it cancels
+them (then the background work stops: the event mover within its own bound)."""
+
+
 @app.command()
 @friendly_errors
 def serve(
@@ -129,7 +129,7 @@ def serve(
         f"Boomerang {__version__} on http://{settings.host}:{settings.port}/"
         f"{f' ({workers} processes)' if workers > 1 else ''} (Ctrl+C to stop)"
     )
-    _print_login(settings)
+    _print_login()
     # The tracking API's writer and mover threads release the GIL around I/O; a shorter
     # switch interval stops them from holding up the event loop for 5 ms at a time.
     sys.setswitchinterval(0.001)
@@ -145,25 +145,26 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         return
     application = create_app(settings, engine=runtime.engine)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
-def _print_login(settings: Settings) -> None:
-    """The demo's login, with the address this server answers on."""
-    from boomerang.demo.cli import login_hint
+def _print_login() -> None:
+    """Where the demo's login is kept: its password was printed once, by ``boomerang demo``."""
+    from boomerang.demo.cli import login_location
 
-    hint = login_hint()
-    if hint:
-        console.print(
-            hint.replace(
-                f"{runtime.settings.host}:{runtime.settings.port}",
-                f"{settings.host}:{settings.port}",
-            ),
-            highlight=False,
-        )
+    location = login_location()
+    if location:
+        console.print(location, highlight=False, soft_wrap=True)
 
 
 STATUS_TABLES = (

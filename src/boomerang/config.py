@@ -53,12 +53,43 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Signs session cookies and CSRF tokens. Generated and kept in the data dir "
-        "when unset (not allowed in production, where it must be 32+ characters).",
+        description="Signs session cookies, CSRF tokens and emailed links; 32+ characters in "
+        "every environment. Generated and kept in the data dir when unset (not allowed in "
+        "production).",
     )
     host: str = Field(default="127.0.0.1", description="Address `boomerang serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `boomerang serve` uses.")
-    session_max_age: int = Field(default=8 * 3600, ge=60, description="Seconds a UI login lasts.")
+    session_max_age: int = Field(
+        default=12 * 3600,
+        ge=60,
+        description="Seconds a UI login lasts at most, however active (the absolute timeout).",
+    )
+    session_idle_timeout: int = Field(
+        default=2 * 3600,
+        ge=60,
+        description="Seconds without a request after which a UI login ends (the idle timeout).",
+    )
+    login_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed logins to one email (within 15 minutes of each other) after which "
+        "each further attempt must wait, twice as long each time; twice as many lock the "
+        "email for BOOMERANG_LOGIN_LOCK_MINUTES and email its user.",
+    )
+    login_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        le=10000,
+        description="The same limit per client address, whatever the emails tried (and for "
+        "API requests with a wrong bearer token).",
+    )
+    login_lock_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes an email or an address stays locked after too many failed logins.",
+    )
     log_level: str = Field(default="info", description="Server log level.")
     ingest_flush_seconds: float = Field(
         default=2.0,
@@ -113,6 +144,12 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+$",
         description="The Slack-compatible incoming webhook that playbook chat steps post to "
         "when the step gives no url.",
+    )
+    outbound_allow: str = Field(
+        default="",
+        description="Hosts, addresses and networks (CIDR) that webhooks and chat steps may "
+        "send to although they are not public, comma separated: 127.0.0.1,10.0.0.0/8,"
+        "hooks.internal. Empty: public addresses only.",
     )
     playbooks_dir: Path | None = Field(
         default=None,
@@ -244,6 +281,14 @@ class Settings(BaseSettings):
             raise ValueError("duckdb:// needs a file path: duckdb:///path/to/file.duckdb")
         return value
 
+    @field_validator("outbound_allow")
+    @classmethod
+    def _outbound_allow(cls, value: str) -> str:
+        from boomerang.egress import allow_list
+
+        allow_list(value)
+        return value.strip()
+
     @field_validator("events_table")
     @classmethod
     def _table_name(cls, value: str) -> str:
@@ -298,6 +343,13 @@ class Settings(BaseSettings):
                     f"BOOMERANG_SECRET_KEY is too weak for production: use {MIN_SECRET_LENGTH}+ "
                     "random characters (python -c 'import secrets; print(secrets.token_urlsafe())')"
                 )
+        if self.secret_key is not None and _key_bytes(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"BOOMERANG_SECRET_KEY is too short ({_key_bytes(self.secret_key)} bytes): a "
+                f"signing key needs {MIN_SECRET_LENGTH}+ random characters (python -c 'import "
+                "secrets; print(secrets.token_urlsafe())'), or unset it to have one generated "
+                "in the data dir"
+            )
         return self
 
     @property
@@ -324,17 +376,30 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """The configured key, or the one generated once and kept in the data dir."""
-        if self.secret_key:
+        if self.secret_key is not None:  # checked by the validator
             return self.secret_key
         path = self.data_dir / "secret_key"
         if path.exists():
-            return path.read_text().strip()
+            key = path.read_text().strip()
+            if _key_bytes(key) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"the secret key in {path} is too short ({_key_bytes(key)} bytes): a "
+                    f"signing key needs {MIN_SECRET_LENGTH}+ random characters. Delete the file "
+                    "to have a new one generated (logins and signed links made with it stop "
+                    "working), or set BOOMERANG_SECRET_KEY"
+                )
+            return key
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return key
+
+
+def _key_bytes(key: str) -> int:
+    """A signing key's length as the signer sees it: UTF-8 bytes, surrounding blanks ignored."""
+    return len(key.strip().encode())
 
 
 EVENT_FIELDS = ("account_id", "user_id", "event", "timestamp", "properties")

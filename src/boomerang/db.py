@@ -226,8 +226,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-
-
 def current_revision(engine: Engine) -> str | None:
     """The migration revision the database is at, or None before ``init`` (read from
     Alembic's ``alembic_version`` table without importing Alembic)."""

@@ -56,7 +56,8 @@ class Domain:
 DOMAINS: tuple[Domain, ...] = (
     Domain(
         "users",
-        routers=("boomerang.users.views:router",),
+        routers=("boomerang.users.views:router", "boomerang.users.admin_views:router"),
+        menu=(NavItem("Users", "/admin/users", 200, roles=("admin",)),),
         commands=(
             Command("users", "boomerang.users.cli:app", "Staff users: create and list."),
             Command(
@@ -64,6 +65,8 @@ DOMAINS: tuple[Domain, ...] = (
             ),
         ),
         models="boomerang.users.models",
+        jobs=("boomerang.users.jobs",),
+        templates=True,
     ),
     Domain(
         "accounts",
@@ -432,6 +435,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "flows",
         routers=(
+            "boomerang.flows.login:router",
             "boomerang.flows.account_list:router",
             "boomerang.flows.account_overview:router",
             "boomerang.flows.account_overview:api_router",

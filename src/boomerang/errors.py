@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class BoomerangError(Exception):
     """Base of every error Boomerang reports to a user."""
 
     status_code = 500
+    after: Callable[[], object] | None = None
+    """Work to run once the error is answered (the web layer runs it after the response),
+    outside the request's transaction, which is rolled back: e.g. counting a failed attempt."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -39,6 +44,17 @@ class Unauthorized(BoomerangError):
 
 class Forbidden(BoomerangError):
     status_code = 403
+
+
+class TooManyRequests(BoomerangError):
+    """Too many attempts (failed logins, wrong API tokens): try again in ``retry_after``
+    seconds (the Retry-After header)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Busy(BoomerangError):

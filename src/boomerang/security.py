@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,11 +19,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash of no one's password, made once with the same parameters as real ones."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; False on mismatch or a malformed hash."""
-    if not password_hash:
-        return False
+    """True when ``password`` matches; False on mismatch or a malformed hash.
+
+    Without a hash (an unknown email, a user without a password) the password is still
+    verified, against a dummy hash, so that the answer takes as long as for a real user."""
     try:
+        if not password_hash:
+            _hasher.verify(_dummy_hash(), password)
+            return False
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False

@@ -128,3 +128,23 @@ def test_imports_webhooks_and_connection_check(client: TestClient, session: Sess
         client.post(f"{PAGE}/test-connection", data={"csrf_token": csrf(client, PAGE)}).text
     )
     assert checked.select_one("#check").text.startswith("OK: 0 events of 0 accounts readable")
+
+
+def test_secrets_are_shown_once_then_only_as_a_prefix(client: TestClient, session: Session) -> None:
+    from boomerang.webhooks import service as webhooks_service
+
+    login(client, make_user(session, Role.admin))
+    created = client.post(f"{PAGE}/keys", data={"name": "app", "csrf_token": csrf(client, PAGE)})
+    key = soup(created.text).select_one("#new-key code").text  # the creation response: once
+    source, secret = webhooks_service.create_source(session=session, name="zendesk", kind="tickets")
+    _, rotated = webhooks_service.rotate(session=session, ref="zendesk")  # the CLI prints these
+
+    page = client.get(PAGE).text
+    for full in (key, secret, rotated):
+        assert full not in page
+    html = soup(page)
+    assert html.select_one("#new-key") is None
+    assert [td.text for td in html.select("#keys tbody tr td")][1] == key[:10] + "…"
+    cells = [td.text for td in html.select("#webhooks tbody tr td")]
+    assert cells[3] == rotated[: len("whsec_") + 6] + "…" == source.secret_hint
+    assert rotated[len("whsec_") + 6 :] not in page and secret[len("whsec_") :] not in page

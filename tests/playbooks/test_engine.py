@@ -325,13 +325,15 @@ def test_the_hourly_job_evaluates_and_delivery_is_a_job(
     assert result is not None and result["fired"]["vip"] == 1
 
 
-def test_chat_steps_post_through_a_job(session: Session, settings: Settings) -> None:
+def test_chat_steps_post_through_a_job(
+    session: Session, settings: Settings, allow_loopback: str
+) -> None:
     import http.server
     import json
     import threading
-    import urllib.error
     from contextlib import nullcontext
 
+    from boomerang import egress
     from boomerang.jobs import registry
     from boomerang.jobs.models import Job
 
@@ -369,7 +371,7 @@ def test_chat_steps_post_through_a_job(session: Session, settings: Settings) -> 
             source=None,  # type: ignore[arg-type]
             now=T0,
         )
-        with pytest.raises(urllib.error.HTTPError):  # a 500: the job fails and is retried
+        with pytest.raises(egress.SendFailed, match="answered 500"):  # failed, retried
             registry.HANDLERS["chat.post"](context, job.payload)
         assert registry.HANDLERS["chat.post"](context, job.payload) == {"status": 200}
         assert received == [{"text": "Acme is enterprise"}] * 2

@@ -16,6 +16,7 @@ from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
 from boomerang.value.chart import decode_png
 from boomerang.value.models import ValueMetric
+from boomerang.web.headers import SANDBOX_POLICY
 from tests.factories import make_account, make_user
 from tests.value.helpers import write_events
 from tests.web.test_ui import csrf, login, soup
@@ -181,6 +182,7 @@ def test_value_page_stakeholders_preview_and_test_send(
     ]
     preview = client.get(f"{url}/digest-preview?frequency=weekly")
     assert preview.status_code == 200 and "data:image/png;base64," in preview.text
+    assert preview.headers["content-security-policy"] == SANDBOX_POLICY  # built from account data
     r = client.post(f"{url}/digest-test", data={"csrf_token": token, "frequency": "monthly"})
     assert soup(r.text).select_one("#test-sent") is not None
     [message] = session.scalars(select(OutboxMessage)).all()

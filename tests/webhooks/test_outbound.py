@@ -125,7 +125,7 @@ def test_events_go_to_subscribed_active_endpoints_only(session: Session) -> None
 
 
 def test_delivery_is_signed_and_a_failure_is_retried(
-    session: Session, settings: Settings, receiver: Receiver
+    session: Session, settings: Settings, receiver: Receiver, allow_loopback: str
 ) -> None:
     endpoint, secret = outbound.create(
         session=session, name="crm", url=receiver.url, events=["ping"]
@@ -156,7 +156,7 @@ def test_delivery_is_signed_and_a_failure_is_retried(
 
 
 def test_a_removed_or_paused_endpoint_skips_its_queued_jobs(
-    session: Session, settings: Settings, receiver: Receiver
+    session: Session, settings: Settings, receiver: Receiver, allow_loopback: str
 ) -> None:
     outbound.create(session=session, name="crm", url=receiver.url, events=["*"])
     outbound.emit(session=session, event_type="ping", data={})

@@ -3,7 +3,6 @@ the API and the model lab return."""
 
 from __future__ import annotations
 
-import csv
 import math
 from datetime import date
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from boomerang import csv_safe
 from boomerang.clv.summary import RFMSummary, Unit, summarize
 from boomerang.errors import Invalid
 
@@ -198,10 +198,11 @@ def _prediction_columns(
 
 
 def write_predictions(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write the customers' predictions (:func:`predict_file`'s ``customers``) to a CSV file."""
+    """Write the customers' predictions (:func:`predict_file`'s ``customers``) to a CSV file
+    (safe to open in a spreadsheet: :mod:`boomerang.csv_safe`)."""
     try:
         with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=PREDICTION_COLUMNS)
+            writer = csv_safe.DictWriter(f, fieldnames=PREDICTION_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
     except OSError as exc:

@@ -21,8 +21,15 @@ DEMO_LOGIN_FILE = "demo-login.txt"
 
 
 def login_hint() -> str | None:
+    """The demo admin's login, password included: printed once, by the ``demo`` that made it."""
     path = runtime.settings.data_dir / DEMO_LOGIN_FILE
     return path.read_text().strip() if path.exists() else None
+
+
+def login_location() -> str | None:
+    """Where the demo admin's login is kept (never the password), if there is a demo."""
+    path = runtime.settings.data_dir / DEMO_LOGIN_FILE
+    return f"demo login: see {path}" if path.exists() else None
 
 
 def _write_login(email: str, password: str) -> None:
@@ -163,9 +170,9 @@ def demo(
     has_data = _has_data()
     if has_data and if_empty:
         console.print("The stores already hold data: keeping it (use --reset to replace it).")
-        hint = login_hint()
-        if hint:
-            console.print(hint, highlight=False)
+        location = login_location()
+        if location:
+            console.print(location, highlight=False, soft_wrap=True)
         return
     if has_data and not reset:
         raise Conflict(

@@ -16,10 +16,11 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from boomerang.crashpoints import crash_point
 from boomerang.errors import Invalid
 from boomerang.events.types import EVENT_TYPES
 
@@ -113,8 +114,10 @@ class EventStore:
             pq.write_table(table, handle, compression="zstd", row_group_size=256_000)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("append.tmp")
         os.replace(tmp, directory / name)
         _fsync_dir(directory)
+        crash_point("append.file")
         return int(table.num_rows)
 
     @contextlib.contextmanager
@@ -197,13 +200,16 @@ class EventStore:
         max_input_bytes: int = 256 * 1024 * 1024,
         grace_seconds: float = 3600,
         now: float | None = None,
+        skip_tags: Collection[str] = (),
     ) -> int:
         """Merge each day's small files into one; returns how many files were merged.
 
         The caller guarantees that nothing else writes to the store meanwhile (the tracking
-        API's mover holds its lock). Safe to interrupt at any point: a crash leaves either
-        the old files or the new one live, never both, and the leftovers are cleaned up by
-        the next call.
+        API's mover holds its lock: :func:`boomerang.ingest.flush.compact`). Files of the
+        appends tagged ``skip_tags`` (moves that have not committed, which recovery may
+        delete) are never merged: merged, their events would outlive that deletion and be
+        moved again. Safe to interrupt at any point: a crash leaves either the old files or
+        the new one live, never both, and the leftovers are cleaned up by the next call.
         """
         with self.lock():
             return self._compact(
@@ -212,6 +218,7 @@ class EventStore:
                 max_input_bytes=max_input_bytes,
                 grace_seconds=grace_seconds,
                 now=time.time() if now is None else now,
+                skip=tuple(f"part-{tag}-" for tag in skip_tags),
             )
 
     def _compact(
@@ -222,6 +229,7 @@ class EventStore:
         max_input_bytes: int,
         grace_seconds: float,
         now: float,
+        skip: tuple[str, ...],
     ) -> int:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -231,7 +239,7 @@ class EventStore:
         manifest = self._manifest()
         self._collect_garbage(manifest, now=now, grace_seconds=grace_seconds)
         merged = 0
-        live = self.live_files()
+        live = [p for p in self.live_files() if not p.name.startswith(skip)]
         by_day: dict[Path, list[Path]] = {}
         for path in live:
             by_day.setdefault(path.parent, []).append(path)
@@ -257,12 +265,14 @@ class EventStore:
                 os.fsync(handle.fileno())
             os.replace(tmp, directory / name)
             _fsync_dir(directory)
+            crash_point("compact.merged")
             # The commit point: the manifest swaps the inputs for the output in one rename.
             output = _rel(self.root, directory / name)
             inputs = {_rel(self.root, p) for p in chosen}
             manifest.live = [r for r in manifest.live if r not in inputs] + [output]
             manifest.dead.update({r: now for r in inputs})
             self._save_manifest(manifest)
+            crash_point("compact.swapped")
             merged += len(chosen)
         return merged
 
@@ -292,6 +302,7 @@ class EventStore:
             if now - path.stat().st_mtime > grace_seconds:
                 path.unlink(missing_ok=True)
         if changed:
+            crash_point("compact.removed")
             self._save_manifest(manifest)
 
 

@@ -13,6 +13,7 @@ from boomerang.accounts import service as accounts_service
 from boomerang.expansion import service
 from boomerang.expansion.models import Opportunity, OpportunityStage, Signal
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/expansion", tags=["expansion"])
 Amount = Annotated[Decimal, Field(ge=0, max_digits=17, decimal_places=2)]
@@ -73,7 +74,7 @@ class WinIn(BaseModel):
     arr: Amount
     product: str | None = Field(default=None, max_length=200)
     seats: int | None = Field(default=None, ge=0, le=10_000_000)
-    on: date | None = Field(default=None, description="First day of the new ARR (default today)")
+    on: Day | None = Field(default=None, description="First day of the new ARR (default today)")
 
 
 class LoseIn(BaseModel):

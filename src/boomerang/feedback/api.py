@@ -22,6 +22,7 @@ from boomerang.feedback.models import (
     RequestStatus,
 )
 from boomerang.web.deps import APIUser, SessionDep
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
 
@@ -89,11 +90,11 @@ class GroupIn(BaseModel):
 
 class MemberIn(BaseModel):
     contact: str = Field(min_length=1, max_length=40)
-    joined_on: date | None = None
+    joined_on: Day | None = None
 
 
 class MeetingIn(BaseModel):
-    held_on: date
+    held_on: Day
     title: str = Field(min_length=1, max_length=service.MAX_TITLE)
     notes: str = Field(default="", max_length=service.MAX_TEXT)
 

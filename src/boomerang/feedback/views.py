@@ -3,7 +3,6 @@ its forms."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +15,7 @@ from boomerang.errors import Invalid
 from boomerang.feedback import service
 from boomerang.feedback.models import RequestStatus
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.params import Day
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -152,7 +152,7 @@ def add_meeting(
     ref: str,
     session: SessionDep,
     user: UIUser,
-    held_on: Annotated[date, Form()],
+    held_on: Annotated[Day, Form()],
     title: Annotated[str, Form(max_length=service.MAX_TITLE)],
     notes: Annotated[str, Form(max_length=service.MAX_TEXT)] = "",
 ) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +11,7 @@ from boomerang.errors import NotFound
 from boomerang.health import backtest, editor, explanations, overrides, service
 from boomerang.health.schemas import HealthOut, OverrideIn, OverrideOut
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["health"])
 
@@ -22,7 +22,7 @@ def account_health(
     session: SessionDep,
     user: APIUser,
     scorecard: Annotated[str, Query(max_length=100)] = "default",
-    as_of: Annotated[date | None, Query(description="The snapshot on or before this day")] = None,
+    as_of: Annotated[Day | None, Query(description="The snapshot on or before this day")] = None,
 ) -> HealthOut:
     """The account's score, colour, scorecard version, every measure, trend and history."""
     account = accounts_service.get_by_ref(session=session, ref=ref)

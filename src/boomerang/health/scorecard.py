@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from boomerang import yaml_limits
 from boomerang.errors import Invalid
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -218,6 +219,7 @@ def load_yaml(text: str, *, origin: str) -> tuple[Any, Any]:
     """The YAML document's node tree (for line numbers) and its data; Invalid naming
     ``origin`` and the line when it is not valid YAML."""
     try:
+        yaml_limits.check(text, origin=origin)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

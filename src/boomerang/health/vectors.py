@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from boomerang import yaml_limits
 from boomerang.errors import Invalid
+from boomerang.health.models import GOALS as GOALS
 from boomerang.health.models import HealthScore
 from boomerang.health.overrides import active_overrides
 from boomerang.segments import conditions
@@ -26,11 +28,6 @@ from boomerang.segments.service import evaluator
 from boomerang.timeline import events as timeline_events
 
 Vector = Literal["positive", "neutral", "negative"]
-GOALS: dict[str, str] = {
-    "negative": "win back within 3 months",
-    "neutral": "move to positive within 6 months",
-    "positive": "ready for expansion, cross-sell and referrals",
-}
 
 
 class Rule(BaseModel):
@@ -52,6 +49,7 @@ def parse(*, session: Session, text: str, origin: str) -> Rules:
     """Validate rules YAML, each condition against the known fields; Invalid naming
     ``origin`` and the rule at fault."""
     try:
+        yaml_limits.check(text, origin=origin)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from boomerang import yaml_limits
 from boomerang.errors import Invalid
 
 
@@ -82,6 +83,7 @@ def load_file(path: Path) -> Mapping:
     except OSError as exc:
         raise Invalid(f"{path}: cannot read the mapping file ({exc.strerror})") from None
     try:
+        yaml_limits.check(text, origin=str(path))
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

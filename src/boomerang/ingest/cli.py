@@ -76,7 +76,7 @@ def _inbox() -> Inbox:
 def flush() -> None:
     """Move every pending tracked event to the event store now and merge small event files
     (the server does both itself)."""
-    from boomerang.ingest.flush import flush_all, mover_lock
+    from boomerang.ingest.flush import compact, flush_all
 
     runtime.require_schema()
     inbox = _inbox()
@@ -88,8 +88,7 @@ def flush() -> None:
             store=runtime.event_store,
             transaction=session_factory(runtime.engine).begin,
         )
-        with mover_lock(inbox):
-            merged = runtime.event_store.compact()
+        merged = compact(inbox=inbox, store=runtime.event_store)
     finally:
         inbox.close()
     console.print(f"moved {moved:,} events to the event store; merged {merged:,} small files")

@@ -9,7 +9,12 @@ share them. Semantics follow Segment's documentation (``../shared/data/segment_s
   (clock-skew correction); otherwise the client's timestamp, or ``receivedAt``.
 - A batch's top-level ``context`` and ``integrations`` are merged into each message (the
   message's own keys win).
-- 32 KB per message, 500 KB per batch request, 2,500 messages per batch.
+
+Limits (each refusal names the limit): 32 KB per message *as stored*, that is after the
+batch's ``context`` / ``integrations`` are merged in (a message over it is refused, the rest
+of its batch kept), 8,000 KB stored per request, 500 KB per batch request and 32 KB per single
+call (after gzip decompression, which also stops at a 100:1 expansion), 2,500 messages per
+batch, 32 levels of nesting, times within 1970-01-01..2200-12-31 UTC, identifiers not blank.
 """
 
 from __future__ import annotations
@@ -23,11 +28,21 @@ from typing import Any
 import orjson
 
 MAX_MESSAGE_BYTES = 32 * 1024
+"""A message as stored: its objects' JSON (batch context merged in) and its identifiers."""
 MAX_BATCH_BYTES = 500 * 1024
+MAX_STORED_BATCH_BYTES = 16 * MAX_BATCH_BYTES
+"""What one request may store in all, once the batch's context is merged into each message."""
+MAX_GZIP_RATIO = 100
+"""A gzip body may expand at most this many times (past the first :data:`RATIO_FLOOR`)."""
+RATIO_FLOOR = 64 * 1024
 MAX_BATCH_MESSAGES = 2500
+MAX_DEPTH = 32
+"""Levels of nesting in a message, the message object being the first."""
 MAX_ID_LENGTH = 200
 MAX_FUTURE = timedelta(days=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_TIME = datetime(2200, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+TIME_RANGE = "1970-01-01..2200-12-31 UTC"
 
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
@@ -102,17 +117,30 @@ def decode_body(raw: bytes, *, content_encoding: str | None, limit: int) -> dict
 
 
 def _gunzip(raw: bytes, *, limit: int) -> bytes:
-    """Decompress at most ``limit + 1`` bytes, so that a zip bomb costs nothing."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise RequestInvalid(f"Content-Encoding is gzip but the body is not: {exc}") from None
-    if len(out) > limit:
-        raise RequestInvalid(f"decompressed request body exceeds the limit of {limit:,} bytes")
-    if not inflater.eof:
-        raise RequestInvalid("gzip body is truncated")
-    return out
+    """Decompress at most ``limit + 1`` bytes, so that a zip bomb costs nothing, and refuse
+    a body that expands more than :data:`MAX_GZIP_RATIO` times. Concatenated gzip members
+    are one body, as gzip(1) reads them."""
+    out = bytearray()
+    data = raw
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise RequestInvalid(f"Content-Encoding is gzip but the body is not: {exc}") from None
+        if len(out) > limit:
+            raise RequestInvalid(f"decompressed request body exceeds the limit of {limit:,} bytes")
+        if not inflater.eof:
+            raise RequestInvalid("gzip body is truncated")
+        data = inflater.unused_data
+        if not data.strip(b"\0"):  # nothing more, or the zero padding some tools add
+            break
+    if len(out) > max(RATIO_FLOOR, MAX_GZIP_RATIO * len(raw)):
+        raise RequestInvalid(
+            f"gzip body expands {len(out) // len(raw):,} times ({len(raw):,} bytes to "
+            f"{len(out):,}); the limit is {MAX_GZIP_RATIO}:1"
+        )
+    return bytes(out)
 
 
 def parse(body: dict[str, Any], *, call: str, received_at: datetime) -> Parsed:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from boomerang import yaml_limits
 from boomerang.accounts.models import Account, Stage
 from boomerang.errors import Invalid
 from boomerang.journey.models import MilestoneMet
@@ -71,6 +72,7 @@ class Journey(_Strict):
 def parse(text: str, *, origin: str, session: Session) -> Journey:
     """Validate journey YAML and every condition in it; Invalid naming what is wrong."""
     try:
+        yaml_limits.check(text, origin=origin)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -13,13 +13,14 @@ from boomerang.errors import Forbidden
 from boomerang.metrics import revenue
 from boomerang.users.models import Role
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1", tags=["metrics"])
 
 FromQuery = Annotated[
-    date | None, Query(alias="from", description="First day (default: a year before `to`)")
+    Day | None, Query(alias="from", description="First day (default: a year before `to`)")
 ]
-ToQuery = Annotated[date | None, Query(description="Last day, included (default: today)")]
+ToQuery = Annotated[Day | None, Query(description="Last day, included (default: today)")]
 SegmentQuery = Annotated[str | None, Query(max_length=200, description="Segment id or name")]
 
 
@@ -89,7 +90,7 @@ def revenue_movements(
 class RateIn(BaseModel):
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code")
     rate: Decimal = Field(gt=0, description="Units of the reporting currency per unit")
-    valid_from: date
+    valid_from: Day
     source: str | None = Field(default=None, max_length=200)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,6 +10,7 @@ from fastapi.responses import Response
 from boomerang.metrics import charts, revenue
 from boomerang.segments import service as segments_service
 from boomerang.web.deps import SessionDep, UIUser
+from boomerang.web.params import Day
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -21,8 +21,8 @@ def revenue_page(
     request: Request,
     session: SessionDep,
     user: UIUser,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    to: Annotated[Day | None, Query()] = None,
     segment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """NRR, GRR, churn and the ARR bridge with its charts."""
@@ -61,8 +61,8 @@ def movements_page(
     request: Request,
     session: SessionDep,
     user: UIUser,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    to: Annotated[date | None, Query()] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    to: Annotated[Day | None, Query()] = None,
     segment: Annotated[str | None, Query(max_length=200)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:

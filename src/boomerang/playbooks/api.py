@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -12,6 +12,7 @@ from boomerang.playbooks import definition, engine
 from boomerang.segments.facts import known_fields
 from boomerang.users.models import Role, User
 from boomerang.web.deps import APIUser, SessionDep, WriteSessionDep
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/playbooks", tags=["playbooks"])
 
@@ -115,7 +116,7 @@ def dry_run(
     request: Request,
     session: SessionDep,
     user: APIUser,
-    since: Annotated[date | None, Query(description="Replay day by day from this day")] = None,
+    since: Annotated[Day | None, Query(description="Replay day by day from this day")] = None,
 ) -> dict[str, Any]:
     """Who would fire now (or day by day since ``since``) and what each would get."""
     source = request.app.state.event_source

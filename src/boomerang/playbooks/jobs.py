@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import timedelta
 from typing import Any
 
@@ -33,15 +32,16 @@ periodic("playbooks.evaluate", every=EVERY)
 
 @handler("chat.post")
 def chat_post(context: Context, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """POST ``{"text": ...}`` to a Slack-compatible incoming webhook; an error or a non-2xx
-    answer raises, so the job is retried with backoff (and ends dead, visible on the Jobs
-    page, after its attempts)."""
-    url = str(payload["url"])
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"chat: {url!r} is not an http(s) URL")
+    """POST ``{"text": ...}`` to a Slack-compatible incoming webhook, under the outbound
+    policy (``boomerang.egress``); a refusal, an error or a non-2xx answer raises, so the job
+    is retried with backoff (and ends dead, visible on the Jobs page, after its attempts)."""
+    from boomerang import egress
+
     body = json.dumps({"text": payload["text"]}).encode()
-    request = urllib.request.Request(  # noqa: S310 (checked above: http or https only)
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    status = egress.post(
+        str(payload["url"]),
+        body,
+        {"Content-Type": "application/json"},
+        allow=context.settings.outbound_allow,
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-        return {"status": answer.status}
+    return {"status": status}

@@ -26,7 +26,9 @@ def save_version(
     *, session: Session, loaded: Loaded, author: User | None = None
 ) -> PlaybookVersion | None:
     """Store ``loaded`` as the newest version of its playbook unless it is already the
-    newest text; returns the new version (None: unchanged)."""
+    newest text; returns the new version (None: unchanged). Invalid when a step sends to a
+    URL the outbound policy refuses."""
+    check_urls(loaded)
     name = loaded.playbook.name
     newest = session.scalars(
         select(PlaybookVersion)
@@ -48,6 +50,16 @@ def save_version(
     session.add(row)
     session.flush()
     return row
+
+
+def check_urls(loaded: Loaded) -> None:
+    """Every URL a step sends to must be one the outbound policy accepts (``boomerang.egress``;
+    it is checked again when sent): Invalid naming the step's kind and URL otherwise."""
+    from boomerang import egress
+
+    for op in loaded.program:
+        for url in op.step.urls() if op.step is not None else ():
+            egress.validate(url, field=f"{loaded.origin}: {op.kind} url {url[:100]!r}")
 
 
 def sync_files(*, session: Session, directory: Path | None) -> list[str]:

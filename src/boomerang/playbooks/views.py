@@ -14,6 +14,7 @@ from boomerang.playbooks import definition, engine
 from boomerang.playbooks.api import require_leader
 from boomerang.segments.facts import known_fields
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser, WriteSessionDep
+from boomerang.web.params import check_day
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -96,11 +97,13 @@ def playbook_dry_run(
     source = request.app.state.event_source
     if since:
         try:
-            day = date.fromisoformat(since)
+            day = check_day(date.fromisoformat(since), "since")
         except ValueError:
             return _detail(
                 request, session, name, error=f"since: {since!r} is not a date", status_code=422
             )
+        except Invalid as exc:
+            return _detail(request, session, name, error=exc.message, status_code=422)
         fired = engine.replay(
             session=session, source=source, name=name, since=day, until=datetime.now(UTC).date()
         )
@@ -123,7 +126,7 @@ def playbook_save(
         if loaded.playbook.name != name:
             raise Invalid(f"name: the text says {loaded.playbook.name!r}; this is {name!r}")
         engine.check_fields(loaded, known_fields(session=session))
+        engine.save_version(session=session, loaded=loaded, author=user)
     except Invalid as exc:
         return _detail(request, session, name, source=source, error=exc.message, status_code=422)
-    engine.save_version(session=session, loaded=loaded, author=user)
     return RedirectResponse(f"/playbooks/{name}", status_code=303)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from boomerang.renewals import pipeline, service
 from boomerang.renewals.models import ForecastCategory, Renewal, RenewalOutcome
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/renewals", tags=["renewals"])
 
@@ -29,7 +30,7 @@ class OutcomeIn(BaseModel):
     seats: int | None = Field(default=None, ge=0, le=10_000_000)
     reason_code: str | None = Field(default=None, max_length=50)
     note: str | None = Field(default=None, max_length=5000)
-    on: date | None = Field(default=None, description="Day it took effect (default: renewal)")
+    on: Day | None = Field(default=None, description="Day it took effect (default: renewal)")
 
 
 class RenewalOut(BaseModel):
@@ -75,7 +76,7 @@ def list_pipeline(
     segment: Annotated[str | None, Query(max_length=100)] = None,
     category: Annotated[ForecastCategory | None, Query()] = None,
     quarter: Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-Q[1-4]$")] = None,
-    as_of: Annotated[date | None, Query(description="Default: today (UTC)")] = None,
+    as_of: Annotated[Day | None, Query(description="Default: today (UTC)")] = None,
 ) -> dict[str, Any]:
     """The renewals pipeline with roll-ups by quarter, team and segment."""
     return pipeline.pipeline(
@@ -97,7 +98,7 @@ def get_forecast(
     session: SessionDep,
     user: APIUser,
     quarters: Annotated[int, Query(ge=1, le=8)] = 2,
-    as_of: Annotated[date | None, Query(description="Default: today (UTC)")] = None,
+    as_of: Annotated[Day | None, Query(description="Default: today (UTC)")] = None,
 ) -> dict[str, Any]:
     """Expected ARR (ARR x probability) by quarter and forecast category."""
     return pipeline.forecast_quarters(

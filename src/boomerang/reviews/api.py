@@ -20,6 +20,8 @@ from boomerang.reviews.models import BusinessReview, DeckFormat, ReviewDeck, Rev
 from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.headers import SANDBOX_POLICY
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/reviews", tags=["reviews"])
 
@@ -91,7 +93,7 @@ class ReviewDetailOut(ReviewOut):
 
 class ScheduleIn(BaseModel):
     account: str = Field(min_length=1, max_length=200, description="Account id or external id")
-    due_on: date = Field(description="The day the meeting with the customer is due")
+    due_on: Day = Field(description="The day the meeting with the customer is due")
     period: str | None = Field(
         default=None,
         max_length=10,
@@ -109,12 +111,12 @@ class NotesIn(BaseModel):
 
 class ActionIn(BaseModel):
     title: str = Field(min_length=1, max_length=300)
-    due_on: date
+    due_on: Day
     owner: str | None = Field(default=None, max_length=320, description="Staff email")
 
 
 class MeetingIn(BaseModel):
-    held_on: date
+    held_on: Day
     notes: str = Field(min_length=1, max_length=20_000)
     actions: list[ActionIn] = Field(default_factory=list, max_length=50)
 
@@ -306,13 +308,17 @@ def cancel(review_id: str, body: CancelIn, session: SessionDep, user: APIUser) -
 
 
 def deck_response(review: BusinessReview, deck: ReviewDeck, *, download: bool) -> Response:
-    """The stored deck as a file (inline for HTML unless ``download``)."""
+    """The stored deck as a file (inline for HTML unless ``download``), sandboxed: opened in
+    the browser it runs in an origin of its own, with no script and no form."""
     name = render.filename_for(review.account.name, review.period, deck.format)
     disposition = "attachment" if download or deck.format is DeckFormat.pdf else "inline"
     return Response(
         deck.content,
         media_type=deck.format.media_type,
-        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Content-Security-Policy": SANDBOX_POLICY,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from boomerang.reviews.api import deck_response, staff
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.params import check_day
 from boomerang.web.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
@@ -26,9 +27,10 @@ MAX_ACTION_LINES = 50
 
 def _date(value: str, field: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(f"{field}: {value!r} is not a date like 2026-12-01") from None
+    return check_day(day, field)
 
 
 @router.get(PAGE)

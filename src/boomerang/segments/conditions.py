@@ -16,10 +16,12 @@ Grammar (keywords are case-insensitive)::
     operand   := field | literal | "(" condition ")"
     literal   := number | 'text' | true | false
 
-A condition is parsed into a tree, checked against the known fields and their types
-(errors name the column and the problem), and compiled into an Ibis expression: it is
-never pasted into SQL and never evaluated with ``eval``. Comparisons with a missing value
-are false, as in SQL.
+A condition is at most :data:`MAX_LENGTH` characters long and nests ``not`` and parentheses
+at most :data:`MAX_DEPTH` levels deep (a deeper one is refused by name, before the parser,
+the checker or Ibis recurse that far). It is parsed into a tree, checked against the known
+fields and their types (errors name the column and the problem), and compiled into an Ibis
+expression: it is never pasted into SQL and never evaluated with ``eval``. Comparisons with
+a missing value are false, as in SQL.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from boomerang.errors import Invalid
 
 Kind = Literal["number", "text", "bool"]
 MAX_LENGTH = 2000
+MAX_DEPTH = 32  # levels of "not" and "(" together; Ibis compiles ~90 nested "not" at most
 
 
 class ConditionError(Invalid):
@@ -147,6 +150,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> _Tok:
@@ -184,16 +188,31 @@ class _Parser:
             parts.append(self.junction("and") if op == "or" else self.negation())
         return parts[0] if len(parts) == 1 else Junction(op, tuple(parts))
 
+    def deeper(self, tok: _Tok) -> None:
+        """One more level of nesting at ``tok``; ConditionError past :data:`MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ConditionError(
+                f"column {tok.pos}: the condition is nested deeper than {MAX_DEPTH} levels "
+                "(of not and parentheses)"
+            )
+
     def negation(self) -> Node:
-        if self.accept("keyword", "not"):
-            return Not(self.negation())
-        return self.comparison()
+        tok = self.accept("keyword", "not")
+        if tok is None:
+            return self.comparison()
+        self.deeper(tok)
+        inner = self.negation()
+        self.depth -= 1
+        return Not(inner)
 
     def comparison(self) -> Node:
         start = self.tok
         if self.accept("op", "("):
+            self.deeper(start)
             inner = self.junction("or")
             self.expect("op", ")", "')'")
+            self.depth -= 1
             return inner
         left = self.operand()
         if self.tok.kind == "op" and self.tok.text in ("=", "!=", "<>", "<", "<=", ">", ">="):

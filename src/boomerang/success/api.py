@@ -28,6 +28,7 @@ from boomerang.success.schemas import (
 from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1", tags=["success plans"])
 
@@ -127,7 +128,7 @@ class ObjectiveStatusIn(BaseModel):
 
 
 class AchieveIn(BaseModel):
-    achieved_on: date | None = None
+    achieved_on: Day | None = None
 
 
 class ShareOut(BaseModel):
@@ -217,16 +218,12 @@ def create_plan(body: PlanIn, session: SessionDep, user: APIUser) -> PlanOut:
 
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
-def get_plan(
-    plan_id: str, session: SessionDep, user: APIUser, as_of: date | None = None
-) -> PlanOut:
+def get_plan(plan_id: str, session: SessionDep, user: APIUser, as_of: Day | None = None) -> PlanOut:
     return _out(session, _plan(session, plan_id), as_of)
 
 
 @router.get("/accounts/{ref}/plan", response_model=PlanOut)
-def account_plan(
-    ref: str, session: SessionDep, user: APIUser, as_of: date | None = None
-) -> PlanOut:
+def account_plan(ref: str, session: SessionDep, user: APIUser, as_of: Day | None = None) -> PlanOut:
     """The account's plan in force (active, else draft) as of a day; 404 without one."""
     account = accounts_service.get_by_ref(session=session, ref=ref)
     summary = service.plan_summary(session=session, account_id=account.id, as_of=as_of)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from boomerang.accounts.models import Stage
 from boomerang.success.models import KpiDirection, KpiSource
+from boomerang.web.params import Day
 
 
 class _Strict(BaseModel):
@@ -24,14 +23,14 @@ class ObjectiveIn(_Strict):
     customer_owner: str | None = Field(
         default=None, max_length=32, description="Contact id of the customer's owner"
     )
-    due_on: date | None = None
+    due_on: Day | None = None
     outcome_id: str | None = Field(default=None, max_length=32)
 
 
 class MilestoneIn(_Strict):
     title: str = Field(min_length=1, max_length=300)
-    target_on: date
-    achieved_on: date | None = None
+    target_on: Day
+    achieved_on: Day | None = None
     objective_id: str | None = Field(default=None, max_length=32)
 
 
@@ -50,7 +49,7 @@ class KpiIn(_Strict):
     unit: str = Field(default="", max_length=40)
     baseline: float
     target: float
-    target_on: date | None = None
+    target_on: Day | None = None
     direction: KpiDirection | None = Field(
         default=None, description="Default: increase when target > baseline, else decrease"
     )
@@ -74,7 +73,7 @@ class KpiIn(_Strict):
 
 class KpiValueIn(_Strict):
     value: float
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class PlanIn(_Strict):

@@ -19,6 +19,7 @@ from boomerang.success.schemas import KpiIn, MilestoneIn
 from boomerang.users import service as users_service
 from boomerang.users.models import Role, User
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.params import check_day
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,9 +52,10 @@ def _date(value: str, field: str) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise Invalid(f"{field}: {value!r} is not a date (YYYY-MM-DD)") from None
+    return check_day(day, field)
 
 
 @router.get("/accounts/{ref}/success-plan")

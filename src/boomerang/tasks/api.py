@@ -15,6 +15,7 @@ from boomerang.tasks.models import Priority, Task, TaskType
 from boomerang.users import service as users_service
 from boomerang.users.models import User
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -70,7 +71,7 @@ class TaskIn(BaseModel):
     account: str = Field(min_length=1, max_length=200, description="Account id or external id")
     title: str = Field(min_length=1, max_length=300)
     type: TaskType = TaskType.activity
-    due_on: date
+    due_on: Day
     owner: str | None = Field(default=None, max_length=320, description="Owner's email")
     priority: Priority = Priority.normal
     body: str = Field(default="", max_length=20_000)
@@ -81,7 +82,7 @@ class CompleteIn(BaseModel):
 
 
 class SnoozeIn(BaseModel):
-    until: date
+    until: Day
 
 
 class ReassignIn(BaseModel):

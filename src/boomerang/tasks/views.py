@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,6 +15,7 @@ from boomerang.tasks.models import Priority, TaskType
 from boomerang.users import service as users_service
 from boomerang.users.models import Role
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.params import Day
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,7 +95,7 @@ def snooze(
     task_id: str,
     session: SessionDep,
     user: UIUser,
-    until: Annotated[date, Form()],
+    until: Annotated[Day, Form()],
     back: Annotated[str, Form(max_length=500)] = PAGE,
 ) -> Response:
     task = service.get(session=session, task_id=task_id)
@@ -124,7 +125,7 @@ def create(
     user: UIUser,
     account: Annotated[str, Form(max_length=200)],
     title: Annotated[str, Form(max_length=300)],
-    due_on: Annotated[date, Form()],
+    due_on: Annotated[Day, Form()],
     type: Annotated[str, Form(max_length=20)] = "activity",
     priority: Annotated[str, Form(max_length=20)] = "normal",
     body: Annotated[str, Form(max_length=20_000)] = "",

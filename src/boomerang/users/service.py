@@ -1,8 +1,12 @@
-"""Staff users and API tokens: plain functions over a session; the caller commits."""
+"""Staff users and API tokens: plain functions over a session; the caller commits.
+
+A password change, a role change and deactivation end the user's browser sessions
+(:mod:`boomerang.users.sessions`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
@@ -17,7 +21,9 @@ from boomerang.security import (
     hash_token,
     verify_password,
 )
+from boomerang.users import sessions
 from boomerang.users.models import ApiToken, Role, User
+from boomerang.users.sessions import EndReason
 
 TOKEN_PREFIX = "bmr"  # noqa: S105 (a prefix, not a secret)
 
@@ -78,8 +84,8 @@ def create(
     address = normalize_email(email)
     if get_by_email(session=session, email=address):
         raise Conflict(f"a user with email {address} already exists")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        _check_password(password)
     user = User(
         email=address,
         name=(name or address.split("@")[0].replace(".", " ").title()).strip(),
@@ -93,11 +99,67 @@ def create(
 
 
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (same answer for every failure)."""
-    user = get_by_email(session=session, email=email)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    """The active user with this email and password, or None (same answer for every failure).
+
+    One password verification whatever the case (unknown email, inactive user, user without
+    a password: against a dummy hash), so that the time taken tells nothing either."""
+    found = get_by_email(session=session, email=email)
+    user = found if found is not None and found.active else None
+    matches = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not matches:
         return None
     user.last_login_at = utcnow()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def change_password(
+    *,
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    now: datetime,
+    keep_session: str | None = None,
+) -> int:
+    """Set a new password (Invalid when ``current`` is wrong or ``new`` too short) and end
+    every session of the user but ``keep_session``; returns how many were ended."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid("current password: wrong password")
+    _check_password(new)
+    user.password_hash = hash_password(new)
+    session.flush()
+    return sessions.end_all(
+        session=session,
+        user_id=user.id,
+        now=now,
+        reason=EndReason.password_changed,
+        keep=keep_session,
+    )
+
+
+def set_role(*, session: Session, user: User, role: Role, now: datetime) -> User:
+    """Give the user another role; their sessions end (they log in again with the new one)."""
+    if user.role is not role:
+        user.role = role
+        session.flush()
+        sessions.end_all(session=session, user_id=user.id, now=now, reason=EndReason.role_changed)
+    return user
+
+
+def set_active(*, session: Session, user: User, active: bool, now: datetime) -> User:
+    """Deactivate (every session ends, tokens and logins are refused) or reactivate a user."""
+    if user.active is not active:
+        user.active = active
+        session.flush()
+        if not active:
+            sessions.end_all(
+                session=session, user_id=user.id, now=now, reason=EndReason.deactivated
+            )
     return user
 
 

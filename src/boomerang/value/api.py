@@ -18,6 +18,7 @@ from boomerang.value import service as value_service
 from boomerang.value.models import DigestFrequency, DigestSubscription
 from boomerang.value.schemas import ValueMetricIn, ValueMetricOut
 from boomerang.web.deps import APIUser, SessionDep, require_writer
+from boomerang.web.params import Day
 
 router = APIRouter(prefix="/api/v1/value", tags=["value"])
 
@@ -105,7 +106,7 @@ class PreviewOut(BaseModel):
 
 
 class SendIn(BaseModel):
-    today: date | None = None
+    today: Day | None = None
     frequency: DigestFrequency | None = None
     account: str | None = Field(default=None, max_length=200)
 
@@ -154,8 +155,8 @@ def account_value(
     request: Request,
     session: SessionDep,
     user: APIUser,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
     grain: Annotated[str, Query(max_length=10)] = "week",
 ) -> ValueOut:
     """Per value metric: the total in start..end (default: the last 90 days), the period
@@ -197,7 +198,7 @@ def account_value(
 
 @router.get("/accounts/{ref}/totals", response_model=TotalsOut)
 def running_totals(
-    ref: str, request: Request, session: SessionDep, user: APIUser, today: date | None = None
+    ref: str, request: Request, session: SessionDep, user: APIUser, today: Day | None = None
 ) -> TotalsOut:
     """Running totals of the value moments (this week, month, year, last 30 days): what
     the customer's product shows ("you saved 3 hours this week")."""
@@ -254,7 +255,7 @@ def preview(
     session: SessionDep,
     user: APIUser,
     frequency: DigestFrequency = DigestFrequency.monthly,
-    today: date | None = None,
+    today: Day | None = None,
 ) -> PreviewOut:
     """The digest for the last complete week or month (the chart is ``cid:value-chart``)."""
     account = accounts_service.get_by_ref(session=session, ref=ref)

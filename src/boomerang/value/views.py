@@ -20,6 +20,7 @@ from boomerang.value.chart import bar_chart_png
 from boomerang.value.models import DigestFrequency
 from boomerang.value.schemas import formula
 from boomerang.web.deps import CSRFChecked, SessionDep, UIUser
+from boomerang.web.headers import SANDBOX_POLICY
 from boomerang.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -168,7 +169,10 @@ def digest_preview(
         account=account,
         frequency=_frequency(frequency),
     )
-    return HTMLResponse(digest.html_with_inline_chart())
+    # Built from account data: shown sandboxed (an origin of its own, no script, no form).
+    return HTMLResponse(
+        digest.html_with_inline_chart(), headers={"Content-Security-Policy": SANDBOX_POLICY}
+    )
 
 
 @router.post("/accounts/{ref}/value/digests", dependencies=[CSRFChecked])

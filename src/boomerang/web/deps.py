@@ -1,4 +1,8 @@
-"""Request dependencies: the transaction, the signed-in user, roles and CSRF."""
+"""Request dependencies: the transaction, the signed-in user, roles and CSRF.
+
+The session cookie (signed, by Starlette's SessionMiddleware) holds the CSRF token and the
+key of a server-side session (:mod:`boomerang.users.sessions`), which is what signs a user
+in: ending that row (logout, password change, ...) makes the cookie worthless."""
 
 from __future__ import annotations
 
@@ -6,17 +10,22 @@ import hmac
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.orm import Session
 
-from boomerang.db import utcnow
-from boomerang.errors import Forbidden, Unauthorized
+from boomerang.errors import Forbidden, TooManyRequests, Unauthorized
+from boomerang.uow import Transaction
 from boomerang.users import service as users_service
+from boomerang.users import sessions as sessions_service
+from boomerang.users import throttle
 from boomerang.users.models import Role, User
 
 CSRF_FIELD = "csrf_token"
+SESSION_KEY = "sid"
+"""The cookie's entry holding the server-side session's key."""
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -58,20 +67,38 @@ class LoginRequired(Exception):
     """Raised for an anonymous UI request; answered with a redirect to the login page."""
 
 
-def _active_user(session: Session, user_id: object) -> User | None:
-    if not isinstance(user_id, str):
-        return None
-    user = users_service.find(session=session, user_id=user_id)
-    return user if user is not None and user.active else None
+def current_time(request: Request) -> datetime:
+    """The app's clock (``app.state.clock``, which tests may set)."""
+    when: datetime = request.app.state.clock()
+    return when
 
 
-def ui_user(request: Request, session: SessionDep) -> User:
-    """The user signed in through the session cookie; LoginRequired otherwise."""
-    user = _active_user(session, request.session.get("user_id"))
-    if user is None:
-        request.session.pop("user_id", None)
+def client_address(request: Request) -> str | None:
+    """The address the request came from: the connection's, or the ``X-Forwarded-For`` of
+    a proxy uvicorn trusts (127.0.0.1 unless ``FORWARDED_ALLOW_IPS`` says otherwise)."""
+    return request.client.host if request.client else None
+
+
+def ui_user(request: Request, session: SessionDep, background: BackgroundTasks) -> User:
+    """The user of the live server-side session the cookie names; LoginRequired otherwise.
+    The session's last request is written after the response, at most once a minute
+    (``app.state.session_use``), and never in a GET's read transaction."""
+    state = request.app.state
+    at = current_time(request)
+    found = sessions_service.for_key(
+        session=session,
+        key=request.session.get(SESSION_KEY),
+        now=at,
+        idle=sessions_service.Timeouts.from_settings(state.settings).idle,
+    )
+    if found is None:
+        request.session.pop(SESSION_KEY, None)
         raise LoginRequired()
+    if state.session_use.seen(found.id, at, found.last_seen_at):
+        background.add_task(state.session_use.write, state.transaction)
+    user = found.user
     request.state.user = user
+    request.state.user_session_id = found.id
     # What the menu of an error page needs, kept as plain values: after an error the
     # request's transaction is rolled back and the user row can no longer be read.
     request.state.user_snapshot = UserSnapshot(
@@ -80,18 +107,38 @@ def ui_user(request: Request, session: SessionDep) -> User:
     return user
 
 
+def _count_wrong_token(
+    transaction: Transaction, key: throttle.Key, at: datetime, limits: throttle.Limits
+) -> None:
+    with transaction() as session:
+        throttle.record_failure(session=session, key=key, now=at, limits=limits)
+
+
 def api_user(request: Request, session: SessionDep, background: BackgroundTasks) -> User:
-    """The user owning the bearer token in ``Authorization``; 401 otherwise. The token's last
-    use is written after the response, at most once a minute (``app.state.token_use``)."""
+    """The user owning the bearer token in ``Authorization``; 401 otherwise, and 429 with
+    Retry-After for an address that sent too many wrong tokens (counted after the answer,
+    as failed logins are). The token's last use is written after the response, at most once
+    a minute (``app.state.token_use``)."""
+    state = request.app.state
+    at = current_time(request)
+    key = throttle.address_key(client_address(request), throttle.Scope.token)
+    wait = throttle.retry_after(session=session, keys=[key], now=at)
+    if wait:
+        raise TooManyRequests(
+            f"too many requests with a wrong API token from this address: retry in {wait} s",
+            retry_after=wait,
+        )
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     token = users_service.token_for_secret(session=session, secret=secret.strip())
     if token is None:
-        raise Unauthorized("invalid or revoked API token")
-    state = request.app.state
-    if state.token_use.seen(token.id, utcnow(), token.last_used_at):
+        refused = Unauthorized("invalid or revoked API token")
+        limits = throttle.Limits.from_settings(state.settings)
+        refused.after = lambda: _count_wrong_token(state.transaction, key, at, limits)
+        raise refused
+    if state.token_use.seen(token.id, at, token.last_used_at):
         background.add_task(state.token_use.write, state.transaction)
     return token.user
 

@@ -8,11 +8,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from boomerang.db import is_busy
-from boomerang.errors import BoomerangError, Busy
+from boomerang.errors import BoomerangError, Busy, TooManyRequests
 from boomerang.web.deps import LoginRequired
 from boomerang.web.templating import render
 
@@ -42,15 +43,24 @@ def _respond(
     return render(request, "error.html", context, status_code=status, headers=headers)
 
 
+SECRET_FIELDS = ("password", "secret", "token")
+"""A form with a field whose name holds one of these is not offered again: its values would
+sit in the error page's hidden inputs (and the browser's cache). The person types it again."""
+
+
 async def _form_fields(request: Request) -> list[tuple[str, str]] | None:
-    """A posted form's text fields, to offer sending it again (files cannot be kept)."""
+    """A posted form's text fields, to offer sending it again (files cannot be kept; a form
+    that carries a password or secret is never echoed back)."""
     if request.method != "POST":
         return None
     try:
         form = await request.form()
     except Exception:  # not a form, or already consumed in a way that cannot be re-read
         return None
-    return [(key, value) for key, value in form.multi_items() if not isinstance(value, UploadFile)]
+    fields = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+    if any(word in key.lower() for key, _ in fields for word in SECRET_FIELDS):
+        return None
+    return fields
 
 
 async def busy(request: Request, exc: Busy) -> Response:
@@ -73,7 +83,12 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Busy):
             return await busy(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return _respond(request, exc.status_code, exc.message, headers)
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
+        response = _respond(request, exc.status_code, exc.message, headers)
+        if exc.after is not None:  # e.g. count a wrong API token, after the rollback
+            response.background = BackgroundTask(exc.after)
+        return response
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

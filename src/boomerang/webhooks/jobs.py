@@ -22,7 +22,7 @@ def deliver(context: Context, payload: dict[str, Any]) -> dict[str, Any] | None:
             return {"skipped": f"endpoint {endpoint.name} is paused"}
         endpoint_id, name, url, secret = endpoint.id, endpoint.name, endpoint.url, endpoint.secret
     try:
-        sent = outbound.post(url, secret, event, context.now)
+        sent = outbound.post(url, secret, event, context.now, allow=context.settings.outbound_allow)
     except outbound.DeliveryFailed as exc:
         with context.transaction() as session:
             row = session.get(OutboundEndpoint, endpoint_id)

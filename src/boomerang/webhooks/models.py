@@ -47,6 +47,12 @@ class WebhookSource(Base):
         back_populates="source", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @property
+    def secret_hint(self) -> str:
+        """``whsec_Ab3dE5…``: enough to tell secrets apart; the secret is shown only once."""
+        kind, sep, rest = self.secret.partition("_")
+        return f"{kind}{sep}{rest[:6]}…" if sep else f"{self.secret[:6]}…"
+
 
 class WebhookDelivery(Base):
     """One accepted or rejected delivery; ``(source, event_id)`` makes retries idempotent."""

@@ -9,7 +9,9 @@ Each POST carries the JSON envelope ``{"id", "type", "created_at", "data"}`` and
 ``Boomerang-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>`` made with the
 endpoint's secret: the same scheme as our inbound webhooks, so the receiver checks it as
 :func:`boomerang.webhooks.service.verify` does (and rejects old timestamps). The event id
-is repeated on a retry: receivers de-duplicate on ``Boomerang-Event-Id``.
+is repeated on a retry: receivers de-duplicate on ``Boomerang-Event-Id``. The URL must pass
+the outbound policy (``boomerang.egress``: public addresses only, no redirects) when it is
+saved and at each send.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import secrets
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from boomerang import __version__
+from boomerang import __version__, egress
 from boomerang.db import new_id
 from boomerang.errors import Conflict, Invalid, NotFound
 from boomerang.webhooks.models import OutboundEndpoint
@@ -50,13 +50,19 @@ TIMEOUT_SECONDS = 10
 _CACHE_KEY = "boomerang.outbound_endpoints"
 
 
-def _check(name: str, url: str, events: list[str]) -> tuple[str, str, list[str]]:
+def _check(
+    name: str, url: str, events: list[str], *, new_url: bool = True
+) -> tuple[str, str, list[str]]:
+    """Name, URL and patterns cleaned; Invalid naming the one at fault. A new URL must be one
+    the outbound policy accepts (``boomerang.egress``; it is checked again on each send)."""
     name = name.strip().lower()
     if not re.fullmatch(NAME_PATTERN, name):
         raise Invalid("name: 1-64 lower-case letters, digits, '-' or '_'")
     url = url.strip()
     if len(url) > 2000 or not URL.match(url):
         raise Invalid(f"url: {url[:100]!r} is not an http(s) URL")
+    if new_url:
+        egress.validate(url, field="url")
     cleaned = [e.strip() for e in events if e.strip()]
     if not cleaned:
         raise Invalid("events: give at least one event type or pattern (e.g. 'task.*' or '*')")
@@ -106,7 +112,9 @@ def update(
     active: bool | None = None,
 ) -> OutboundEndpoint:
     endpoint = get(session=session, name=name)
-    _, new_url, patterns = _check(endpoint.name, url or endpoint.url, events or endpoint.events)
+    _, new_url, patterns = _check(
+        endpoint.name, url or endpoint.url, events or endpoint.events, new_url=bool(url)
+    )
     endpoint.url, endpoint.events = new_url, patterns
     if active is not None:
         endpoint.active = active
@@ -196,9 +204,17 @@ class DeliveryFailed(Exception):
     """The receiver did not answer 2xx (the job is retried with backoff)."""
 
 
-def post(url: str, secret: str, event: dict[str, Any], now: datetime) -> Sent:
-    """POST ``event`` to ``url``, signed with ``secret``; DeliveryFailed unless it answers
-    2xx."""
+def post(
+    url: str,
+    secret: str,
+    event: dict[str, Any],
+    now: datetime,
+    *,
+    allow: str | None = None,
+    resolve: egress.Resolver | None = None,
+) -> Sent:
+    """POST ``event`` to ``url``, signed with ``secret``, under the outbound policy
+    (``boomerang.egress``, ``allow`` its allow list); DeliveryFailed unless it answers 2xx."""
     body = orjson.dumps(event)
     headers = {
         "Content-Type": "application/json",
@@ -207,17 +223,15 @@ def post(url: str, secret: str, event: dict[str, Any], now: datetime) -> Sent:
         "Boomerang-Event-Id": str(event.get("id", "")),
         "Boomerang-Event-Type": str(event.get("type", "")),
     }
-    request = urllib.request.Request(  # noqa: S310 (http or https only, checked on save)
-        url, data=body, headers=headers, method="POST"
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310
-            return Sent(answer.status, url)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"{url} answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryFailed(f"{url}: {reason}") from None
+        status = egress.post(
+            url, body, headers, allow=allow, resolve=resolve, timeout=TIMEOUT_SECONDS
+        )
+    except egress.Refused as exc:
+        raise DeliveryFailed(f"{url}: refused, {exc.reason}") from None
+    except egress.SendFailed as exc:
+        raise DeliveryFailed(f"{url}: {exc}") from None
+    return Sent(status, url)
 
 
 def account_data(account: Any) -> dict[str, Any]:

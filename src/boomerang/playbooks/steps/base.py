@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from boomerang.errors import Invalid
-from boomerang.playbooks.rendering import render
+from boomerang.playbooks.rendering import Kind, render
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -70,9 +70,10 @@ class Runtime:
         """What the step's templates see (the account, its owner and facts, the reason)."""
         return self.ctx.values(self.account, self.run.reason)
 
-    def render(self, text: str) -> str:
-        """``text`` rendered with ``values()``; Invalid on a template's error."""
-        return render(text, self.values())
+    def render(self, text: str, *, kind: Kind) -> str:
+        """``text`` rendered with ``values()`` for a part of ``kind``; Invalid on a
+        template's error."""
+        return render(text, self.values(), kind=kind)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,10 @@ class StepKind(Strict):
     def describe(self, values: dict[str, Any]) -> str:
         """What the step would do, in words (templates rendered with ``values``)."""
         raise NotImplementedError(f"{self.kind} steps compile to other ops")
+
+    def urls(self) -> tuple[str, ...]:
+        """The URLs the step sends to (checked by the outbound policy when it is saved)."""
+        return ()
 
 
 @dataclass(frozen=True)

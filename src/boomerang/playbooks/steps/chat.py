@@ -23,6 +23,9 @@ class ChatStep(StepKind):
 
     _t = field_validator("text")(check_template)
 
+    def urls(self) -> tuple[str, ...]:
+        return (self.url,) if self.url else ()
+
     def run(self, runtime: Runtime) -> Outcome:
         """Queue the post as a job (retried with backoff by the workers), not sent inline."""
         from boomerang.jobs import service as jobs_service
@@ -31,7 +34,7 @@ class ChatStep(StepKind):
         url = self.url or (settings.chat_webhook_url if settings else None)
         if not url:
             raise Invalid("chat: no url in the step and BOOMERANG_CHAT_WEBHOOK_URL is not set")
-        text = runtime.render(self.text)
+        text = runtime.render(self.text, kind="chat")
         job = jobs_service.enqueue(
             session=runtime.session,
             kind="chat.post",
@@ -47,6 +50,6 @@ class ChatStep(StepKind):
 
     def describe(self, values: dict[str, Any]) -> str:
         try:
-            return f"post to chat: {render(self.text, values)}"
+            return f"post to chat: {render(self.text, values, kind='chat')}"
         except Invalid as exc:
             return f"post to chat (template error: {exc.message})"

@@ -97,9 +97,9 @@ class EmailStep(StepKind):
                 queued = batch.enqueue(
                     account=runtime.account,
                     to_contact=contact,
-                    subject=render(self.subject, values),
-                    text=render(self.text, values),
-                    html=render(self.html, values) if self.html else None,
+                    subject=render(self.subject, values, kind="text"),
+                    text=render(self.text, values, kind="text"),
+                    html=render(self.html, values, kind="html") if self.html else None,
                     source=runtime.source,
                     dedupe_key=_key(runtime, contact),
                     require_approval=self.approval,

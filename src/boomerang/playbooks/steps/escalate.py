@@ -31,7 +31,7 @@ class EscalateStep(StepKind):
         opened = escalations.open_escalation(
             session=runtime.session,
             account=runtime.account,
-            problem=runtime.render(self.problem),
+            problem=runtime.render(self.problem, kind="text"),
             severity=self.severity,
             mission_critical=self.mission_critical,
             source=runtime.source,

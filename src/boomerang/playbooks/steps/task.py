@@ -65,8 +65,8 @@ class TaskStep(StepKind):
         task = tasks_service.create(
             session=runtime.session,
             account=runtime.account,
-            title=render(self.title, values),
-            body=render(self.body, values),
+            title=render(self.title, values, kind="text"),
+            body=render(self.body, values, kind="text"),
             type=self.type,
             priority=self.priority,
             due_on=runtime.today + timedelta(days=self.due_in_days),
@@ -83,7 +83,7 @@ class TaskStep(StepKind):
 
     def describe(self, values: dict[str, Any]) -> str:
         try:
-            title = render(self.title, values)
+            title = render(self.title, values, kind="text")
         except Invalid as exc:
             title = f"(template error: {exc.message})"
         who = (

@@ -39,7 +39,7 @@ class VectorStep(StepKind):
         for runtime in runtimes:
             run = runtime.run
             try:
-                reason = runtime.render(self.reason) or (
+                reason = runtime.render(self.reason, kind="text") or (
                     f"playbook {run.playbook}: {run.reason.get('why', '')}"
                 )
                 made.append(
