@@ -4,12 +4,18 @@ The file is never loaded whole: DuckDB reads it, maps and validates each row, an
 rows into day-partitioned Parquet in a staging directory with bounded memory. A row with a
 problem gets no day, so it lands in a ``date=NULL`` partition; seeing one after the copy
 means the file is refused (the staging directory is deleted and a second, rarely taken
-query lists the bad rows with their line numbers and reasons). A clean file is made live in
-one atomic manifest commit (:meth:`EventStore.adopt`): readers see all of it or none.
+query lists the bad rows with their line numbers and reasons, :mod:`.event_rows`). A clean
+file loses the events the store already holds and its own repeats (:mod:`.event_dedupe`:
+each ``message_id`` is stored once) and is made live in one atomic manifest commit
+(:meth:`EventStore.adopt`): readers see all of it or none.
+
+Event times are kept to 1970-01-01..2200-12-31, as every other import time
+(:data:`boomerang.imports.values.MIN_TIME`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import uuid
@@ -24,16 +30,21 @@ import pyarrow as pa
 from boomerang.errors import Invalid
 from boomerang.events.store import EventStore
 from boomerang.events.types import EVENT_TYPES
+from boomerang.imports import event_dedupe
+from boomerang.imports.event_rows import collect_errors, conflict_errors, unreadable
+from boomerang.imports.event_rows import lit as _lit
+from boomerang.imports.event_rows import q as _q
 from boomerang.imports.mapping import Mapping
 from boomerang.imports.readers import FileFormat, Source
-from boomerang.imports.records.rows import MAX_REPORTED, Counts, Errors, Resolved
+from boomerang.imports.records.rows import Counts, Errors, Resolved
+from boomerang.imports.values import DAY_RANGE, MAX_TIME, MIN_TIME
 
 Progress = Callable[[float], None]
 
 TEXT_FIELDS = ("message_id", "type", "event", "name", "user_id", "anonymous_id", "group_id")
 FIELDS = (*TEXT_FIELDS, "timestamp", "properties", "context", "subscription")
 FIELD_HELP = {
-    "message_id": "unique id of the event (generated when absent)",
+    "message_id": "unique id of the event (else one from the row's content); stored once",
     "type": "track (default), page, screen, identify, group or alias",
     "event": "the event name (required for track)",
     "name": "page or screen name",
@@ -47,14 +58,6 @@ FIELD_HELP = {
 }
 MAX_ID = 200
 EPOCH_MS_FROM = 100_000_000_000
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _reader(source: Source) -> str:
@@ -89,13 +92,8 @@ def _describe(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(source)}").fetchall()
     except duckdb.Error as exc:
-        raise Invalid(f"{source.path}: cannot read the file ({_short(exc)})") from None
+        raise unreadable(source, exc, f"{source.path}: cannot read the file") from None
     return {str(r[0]): str(r[1]) for r in rows}
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
 def _text_expr(column: str) -> str:
@@ -204,7 +202,6 @@ def _select(
         f"WHEN {cond} THEN {_lit(column + chr(31) + reason)}" for cond, column, reason in problems
     )
     problem += " END"
-    inner["message_id"] = f"coalesce({exprs['message_id']}, CAST(gen_random_uuid() AS VARCHAR))"
     inner_sql = ",\n            ".join(f"{expr} AS {_q(name)}" for name, expr in inner.items())
     # Columns that are NULL in every row are left out of the files (readers take the
     # union of columns by name): writing them costs DuckDB as much as real data.
@@ -215,8 +212,9 @@ def _select(
     }
     output = ", ".join(
         name if present.get(name, True) else f"CAST(NULL AS VARCHAR) AS {name}"
-        for name in ("message_id", "type", "event", "user_id", "group_id", "timestamp")
+        for name in ("type", "event", "user_id", "group_id", "timestamp")
     )
+    output = f"{event_dedupe.generated_id('message_id')} AS message_id, {output}"
     optional = "".join(f"{name}, " for name, keep in present.items() if keep)
     select = f"""
         SELECT
@@ -281,6 +279,11 @@ def _problems(cols: dict[str, str]) -> list[tuple[str, str, str]]:
         ("NOT _ts_given", ts_col, "timestamp is required"),
         ("timestamp IS NULL", ts_col, "timestamp: not a time (ISO 8601 or epoch)"),
         (
+            f"timestamp < {_time(MIN_TIME)} OR timestamp > {_time(MAX_TIME)}",
+            ts_col,
+            f"timestamp: outside {DAY_RANGE}",
+        ),
+        (
             f"type NOT IN ({', '.join(_lit(t) for t in EVENT_TYPES)})",
             cols.get("type", "type"),
             "type: not one of " + ", ".join(EVENT_TYPES),
@@ -318,9 +321,8 @@ def _problems(cols: dict[str, str]) -> list[tuple[str, str, str]]:
     return problems
 
 
-def _first_line(source: Source) -> int:
-    """Line of the first record: CSV has a header line."""
-    return 2 if source.format is FileFormat.csv else 1
+def _time(value: datetime) -> str:
+    return f"TIMESTAMPTZ {_lit(value.isoformat())}"
 
 
 def import_events(
@@ -333,7 +335,9 @@ def import_events(
     progress: Progress | None = None,
     memory_limit: str = "1GB",
 ) -> tuple[Counts, Errors, Resolved]:
-    """Validate and (unless ``dry_run``) store every event of the file, or none of them.
+    """Validate and (unless ``dry_run``) store every event of the file, or none of them;
+    events whose ``message_id`` the store holds, and repeats in the file, are skipped
+    (counted as unchanged).
 
     ``subscriptions`` (columns ``subscription``, ``account``) resolves a ``subscription``
     column to the account's external id.
@@ -351,25 +355,44 @@ def import_events(
         staging = store.staging_dir(f"import-{tag}")
         params = {"received_at": datetime.now(UTC)}
         try:
-            total = _copy(con, select, staging, params, progress)
-            bad_days = [p for p in staging.glob("date=*") if not _is_day(p.name)]
-            counts = Counts(rows=total)
-            errors = Errors()
-            if bad_days:
-                _collect_errors(con, source, select, problem, params, errors)
-            if errors.count or dry_run:
-                _remove(staging)
-                if not errors.count:
-                    counts.inserted = total
+            total = _copy(con, source, select, staging, params, progress)
+            counts, errors = Counts(rows=total), Errors()
+            if any(not _is_day(p.name) for p in staging.glob("date=*")):
+                collect_errors(con, source, select, problem, params, errors)
                 return counts, errors, resolved
-            store.adopt(staging, tag=tag)
-            counts.inserted = total
+            with contextlib.nullcontext() if dry_run else event_dedupe.import_lock(store):
+                repeats = event_dedupe.find(con, staging, store)
+                if repeats.conflicts:
+                    column = resolved.columns.get("message_id", "message_id")
+                    conflict_errors(con, source, select, params, repeats.conflicts, column, errors)
+                    return counts, errors, resolved
+                counts.inserted, counts.unchanged = repeats.new, total - repeats.new
+                if not dry_run:
+                    _commit(con, store, staging, tag, repeats)
             return counts, errors, resolved
-        except BaseException:
+        finally:
             _remove(staging)
-            raise
     finally:
         con.close()
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    store: EventStore,
+    staging: Path,
+    tag: str,
+    repeats: event_dedupe.Repeats,
+) -> None:
+    """Make the staged events live, without the repeats when there are any."""
+    if repeats.new == repeats.total:
+        store.adopt(staging, tag=tag)
+        return
+    kept = store.staging_dir(f"import-{tag}-new")
+    try:
+        event_dedupe.keep_new(con, staging, kept, store)
+        store.adopt(kept, tag=tag)
+    finally:
+        _remove(kept)
 
 
 def _is_day(name: str) -> bool:
@@ -384,6 +407,7 @@ def _remove(path: Path) -> None:
 
 def _copy(
     con: duckdb.DuckDBPyConnection,
+    source: Source,
     select: str,
     staging: Path,
     params: dict[str, Any],
@@ -410,7 +434,7 @@ def _copy(
             params,
         ).fetchone()
     except duckdb.Error as exc:
-        raise Invalid(f"cannot read the file: {_short(exc)}") from None
+        raise unreadable(source, exc, "cannot read the file") from None
     finally:
         done.set()
         if watcher is not None:
@@ -418,34 +442,3 @@ def _copy(
     if progress is not None:
         progress(100.0)
     return int(row[0]) if row else 0
-
-
-def _collect_errors(
-    con: duckdb.DuckDBPyConnection,
-    source: Source,
-    select: str,
-    problem: str,
-    params: dict[str, Any],
-    errors: Errors,
-) -> None:
-    """The bad rows, with their line (record number for JSON Lines, row for Parquet)."""
-    base = _first_line(source)
-    numbered = select.replace(
-        " AS date\n", f" AS date, ({problem}) AS _problem, row_number() OVER () AS _n\n", 1
-    )
-    # One thread, in order: the row numbers are the file's.
-    con.execute("SET preserve_insertion_order = true")
-    con.execute("SET threads = 1")
-    count_row = con.execute(
-        f"SELECT count(*) FROM ({numbered}) WHERE _problem IS NOT NULL", params
-    ).fetchone()
-    rows = con.execute(
-        f"SELECT _n, _problem FROM ({numbered}) WHERE _problem IS NOT NULL "
-        f"ORDER BY _n LIMIT {MAX_REPORTED}",
-        params,
-    ).fetchall()
-    for number, text in rows:
-        column, _, reason = str(text).partition(chr(31))
-        errors.add(int(number) + base - 1, column, reason)
-    total = int(count_row[0]) if count_row else 0
-    errors.count = max(errors.count, total)

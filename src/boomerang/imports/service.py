@@ -123,7 +123,7 @@ def _refuse_a_second_time(*, session: Session, path: Path, sha256: str) -> None:
         raise Invalid(
             f"{path}: this file was already imported on "
             f"{earlier.started_at:%Y-%m-%d %H:%M} UTC (run {earlier.id}); "
-            "use --force to import it again"
+            "use --force to read it again (events already stored are skipped)"
         )
 
 

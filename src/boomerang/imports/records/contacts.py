@@ -1,5 +1,6 @@
 """Importing contacts: upserted by external id, else by email, with their account, traits
-(``traits.NAME`` columns, merged) and roles (the file's set replaces the stored one)."""
+(``traits.NAME`` columns, merged) and roles (the file's set replaces the stored one). The
+key matched on appears once in a file: a second row with it is refused, naming the first."""
 
 from __future__ import annotations
 
@@ -71,10 +72,19 @@ def plan_contacts(
     key_name = "email" if by_email else "external_id"
     column = Contact.email if by_email else Contact.external_id
     good = []
+    seen: dict[str, int] = {}  # the file's external ids are checked as they are parsed
     for row in rows:
-        if row.values.get(key_name) is None:
+        key = row.values.get(key_name)
+        if key is None:
             errors.add(row.line, resolved.columns.get(key_name), f"{key_name} is required")
+        elif by_email and key in seen:
+            errors.add(
+                row.line,
+                resolved.columns.get(key_name),
+                f"email {key!r} is also on line {seen[key]}",
+            )
         else:
+            seen[key] = row.line
             good.append(row)
     existing = load_existing(
         session=session, model=Contact, column=column, keys=[r.values[key_name] for r in good]
