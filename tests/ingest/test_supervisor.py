@@ -142,3 +142,16 @@ def test_the_child_ignores_the_process_groups_signals_and_stops_when_asked(
     supervisor.stop()
     assert time.monotonic() - started < 3.0
     assert supervisor.status().last_exit_code == 0  # it returned, told by the closed pipe
+
+
+def test_the_signals_are_blocked_from_before_the_child_starts(
+    supervisors: list[Supervisor],
+) -> None:
+    """A signal sent to the group while the child is still starting (importing) is lost on
+    it too, not fatal."""
+    supervisor = _supervisor(supervisors, _until_stopped)
+    pid = supervisor.status().pid
+    assert pid
+    os.kill(pid, signal.SIGTERM)  # at once: the child is still starting
+    time.sleep(1.0)
+    assert supervisor.status().alive and supervisor.status().restarts == 0

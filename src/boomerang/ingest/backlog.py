@@ -39,7 +39,7 @@ def read_backlog(inbox_path: Path, *, pending: int, now: float | None = None) ->
         moved = conn.execute(
             "SELECT finished_at FROM flushes WHERE state = 'done' ORDER BY id DESC LIMIT 1"
         ).fetchone()
-    received = orjson.loads(oldest[0]).get("received_at") if oldest else None
+    received = _received_at(oldest[0]) if oldest else None
     return Backlog(
         pending=max(pending, 1) if oldest else 0,  # the count may lag a moment behind
         oldest_age_seconds=_age(received, now_us),
@@ -47,8 +47,18 @@ def read_backlog(inbox_path: Path, *, pending: int, now: float | None = None) ->
     )
 
 
+def _received_at(payload: bytes) -> object:
+    """The row's ``received_at`` (microseconds), or None for a row the mover cannot read
+    either (it sets those aside: see :mod:`boomerang.ingest.inbox`)."""
+    try:
+        row = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return row.get("received_at") if isinstance(row, dict) else None
+
+
 def _age(micros: object, now_us: int) -> float | None:
-    if not isinstance(micros, int):
+    if not isinstance(micros, int) or isinstance(micros, bool):
         return None
     return round(max(0, now_us - micros) / 1_000_000, 3)
 

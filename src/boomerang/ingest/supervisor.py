@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,9 @@ class Supervisor:
             name=self.name,
             daemon=True,
         )
+        # multiprocessing's resource tracker, started by the first child, unblocks both
+        # signals once it is launched: launched now, it leaves the block below alone.
+        resource_tracker.ensure_running()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
             process.start()
