@@ -25,6 +25,8 @@ class Ingestion:
     pending: int
     minutes: list[MinuteStats]
     rejections: list[RejectionRecord]
+    quarantined: int = 0
+    quarantine: list[RejectionRecord] = field(default_factory=list)
 
     @property
     def last_hour(self) -> tuple[int, int, int]:
@@ -66,6 +68,8 @@ def overview(*, session: Session, inbox: Inbox, source: EventSource) -> Overview
         pending=inbox.pending,
         minutes=inbox.minutes(since=since),
         rejections=inbox.recent_rejections(limit=50),
+        quarantined=inbox.quarantined(),
+        quarantine=inbox.recent_quarantine(limit=10),
     )
     imports = list(
         session.scalars(select(ImportRun).order_by(ImportRun.started_at.desc()).limit(20))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -27,9 +28,13 @@ from boomerang.ingest.inbox import Inbox
 from boomerang.ingest.writer import Overloaded, Writer
 from boomerang.uow import Transaction
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
 KEY_CACHE_SECONDS = 5.0
+DRAIN_BYTES = 8 * 1024 * 1024
+"""An oversize body is still read (and dropped) up to this size before the 400, so that the
+client reads the answer instead of a connection reset; past it the connection is cut."""
 _CALLS = ("batch", *segment.CALL_TYPES)
 
 
@@ -105,13 +110,23 @@ class Ingest:
         self.inbox.close()
 
 
+_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    """An error as both client families read it: Segment's ``success``/``error`` and the
+    ``code``/``message`` RudderStack's client needs to see a 4xx as final (without them it
+    retried a 400 ten times)."""
     headers = {"Retry-After": str(extra.pop("retry_after"))} if "retry_after" in extra else None
     if status == 401:
         headers = {"WWW-Authenticate": 'Basic realm="boomerang tracking"'}
-    return JSONResponse(
-        {"success": False, "error": message, **extra}, status_code=status, headers=headers
-    )
+    body = {"success": False, "error": message, "code": _CODES[status], "message": message}
+    return JSONResponse({**body, **extra}, status_code=status, headers=headers)
 
 
 def _basic_key(request: Request) -> str | None:
@@ -129,36 +144,65 @@ def _basic_key(request: Request) -> str | None:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing (without reading it all) one larger than ``limit``."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise segment.RequestInvalid(
-            f"request body is {int(length):,} bytes; the limit is {limit:,}"
-        )
+    """The raw body, refusing one larger than ``limit``: read to its end all the same (up
+    to :data:`DRAIN_BYTES`), so that the client, still sending, gets the answer rather than
+    a connection reset."""
+    length = request.headers.get("content-length", "")
+    declared = int(length) if length.isascii() and length.isdigit() else None
+    if declared is not None and declared > DRAIN_BYTES:
+        raise segment.RequestInvalid(f"request body is {declared:,} bytes; the limit is {limit:,}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise segment.RequestInvalid(f"request body exceeds the limit of {limit:,} bytes")
-        chunks.append(chunk)
+        if size > DRAIN_BYTES:
+            break
+        if size <= limit:
+            chunks.append(chunk)
+    if size > DRAIN_BYTES:
+        raise segment.RequestInvalid(f"request body exceeds the limit of {limit:,} bytes")
+    if size > limit:
+        raise segment.RequestInvalid(f"request body is {size:,} bytes; the limit is {limit:,}")
     return b"".join(chunks)
 
 
-async def ingest_call(call: str, request: Request) -> JSONResponse:
+async def _note(ingest: Ingest, rejections: list[segment.Rejection], key_id: str | None) -> None:
+    """Keep refusals that store nothing for ``ingest status`` (best effort: the client
+    gets its 400 whether or not the note is written)."""
+    try:
+        await asyncio.wrap_future(ingest.writer.submit((), rejections, key_id))
+    except Overloaded:  # the count is lost, not the answer
+        log.warning("ingest: overloaded; %d rejections not recorded", len(rejections))
+    except Exception:  # the writer logged why the inbox could not be written
+        log.warning("ingest: %d rejections not recorded", len(rejections))
+
+
+async def _refuse_request(request: Request, reason: str) -> JSONResponse:
+    """A 400 for the whole request, noted for its write key when it sent a valid one."""
     ingest: Ingest = request.app.state.ingest
-    received_at = datetime.now(UTC)
+    secret = _basic_key(request)
+    key_id = await ingest.keys.lookup(secret) if secret else None
+    if key_id is not None:
+        await _note(ingest, [segment.Rejection(0, None, reason)], key_id)
+    return _error(400, reason)
+
+
+async def _parse(call: str, request: Request) -> tuple[dict[str, Any], str] | JSONResponse:
+    """The request's body and write key id, or the response refusing it."""
+    ingest: Ingest = request.app.state.ingest
     limit = segment.MAX_BATCH_BYTES if call == "batch" else segment.MAX_MESSAGE_BYTES
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if content_type.lower() not in ("application/json", "text/plain", ""):
-        return _error(400, f"Content-Type must be application/json, not {content_type!r}")
     try:
         raw = await _read_body(request, limit)
+        if content_type.lower() not in ("application/json", "text/plain", ""):
+            raise segment.RequestInvalid(
+                f"Content-Type must be application/json, not {segment.shown(content_type)}"
+            )
         body = segment.decode_body(
             raw, content_encoding=request.headers.get("content-encoding"), limit=limit
         )
     except segment.RequestInvalid as exc:
-        return _error(400, str(exc))
+        return await _refuse_request(request, str(exc))
     secret = _basic_key(request) or body.get("writeKey")
     if not isinstance(secret, str) or not secret:
         return _error(
@@ -167,17 +211,29 @@ async def ingest_call(call: str, request: Request) -> JSONResponse:
     key_id = await ingest.keys.lookup(secret)
     if key_id is None:
         return _error(401, "invalid or revoked write key")
+    return body, key_id
+
+
+async def ingest_call(call: str, request: Request) -> JSONResponse:
+    ingest: Ingest = request.app.state.ingest
+    received_at = datetime.now(UTC)
+    parsed_request = await _parse(call, request)
+    if isinstance(parsed_request, JSONResponse):
+        return parsed_request
+    body, key_id = parsed_request
     try:
         parsed = segment.parse(body, call=call, received_at=received_at)
     except segment.RequestInvalid as exc:
+        await _note(ingest, [segment.Rejection(0, None, str(exc))], key_id)
         return _error(400, str(exc))
     rejected = [r.as_dict() for r in parsed.rejections]
     if not parsed.rows:
-        if call == "batch" and not parsed.rejections:
+        if not parsed.rejections:  # an empty batch
             return JSONResponse({"success": True, "accepted": 0, "duplicates": 0, "rejected": []})
-        return _error(
-            400, rejected[0]["error"] if call != "batch" else "no valid message", rejected=rejected
-        )
+        await _note(ingest, parsed.rejections, key_id)
+        first = rejected[0]["error"]
+        reason = first if call != "batch" else f"no valid message (the first refused: {first})"
+        return _error(400, reason, rejected=rejected)
     try:
         future = ingest.writer.submit(parsed.rows, parsed.rejections, key_id)
     except Overloaded as exc:

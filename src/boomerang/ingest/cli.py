@@ -97,7 +97,8 @@ def flush() -> None:
 @ingest_app.command("status")
 @friendly_errors
 def status(minutes: Annotated[int, typer.Option(help="How many minutes of history.")] = 15) -> None:
-    """Pending events, remembered messageIds, events per minute and recent rejections."""
+    """Pending events, remembered messageIds, events per minute, recent rejections and the
+    quarantine."""
     from rich.table import Table
 
     inbox = _inbox()
@@ -118,5 +119,35 @@ def status(minutes: Annotated[int, typer.Option(help="How many minutes of histor
             for r in rejected:
                 table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", r.message_id or "", r.reason)
             console.print(table)
+        _print_quarantine(inbox)
     finally:
         inbox.close()
+
+
+def _print_quarantine(inbox: Inbox) -> None:
+    from rich.table import Table
+
+    count = inbox.quarantined()
+    console.print(f"quarantined (stored but unreadable by the mover): {count:,}")
+    if count:
+        table = Table("when", "messageId", "reason", title="latest quarantined rows")
+        for r in inbox.recent_quarantine(limit=10):
+            table.add_row(f"{r.at:%Y-%m-%d %H:%M:%S}", r.message_id or "", r.reason)
+        console.print(table)
+        console.print("`boomerang ingest replay-quarantine` puts back the rows that pass again")
+
+
+@ingest_app.command("replay-quarantine")
+@friendly_errors
+def replay_quarantine() -> None:
+    """Re-check the quarantined rows and put those that pass back in line for the event
+    store (the server's mover, or `boomerang ingest flush`, then moves them)."""
+    inbox = _inbox()
+    try:
+        result = inbox.replay_quarantine()
+    finally:
+        inbox.close()
+    console.print(
+        f"{result.moved:,} rows back in the inbox for the event store; "
+        f"{result.kept:,} still quarantined (`boomerang ingest status` says why)"
+    )

@@ -8,7 +8,10 @@ a crash or a power cut). It holds:
 - ``pending``: accepted events not yet moved to the event store;
 - ``flushes``: a journal of moves to the event store, so that a crash in the middle of one
   neither loses nor duplicates events (see :mod:`boomerang.ingest.flush`);
-- ``minutes`` and ``rejections``: what the Data sources page shows.
+- ``minutes`` and ``rejections``: what the Data sources page shows;
+- ``quarantine``: pending rows the mover could not read (:mod:`boomerang.ingest.rows`), set
+  aside with the reason so that the rest moves on; :meth:`Inbox.replay_quarantine` puts
+  back those that pass the checks again.
 
 One writer thread owns writes from the API (:mod:`boomerang.ingest.writer`), so that many
 requests share one commit; other processes (the CLI) may open the same file.
@@ -16,7 +19,7 @@ requests share one commit; other processes (the CLI) may open the same file.
 
 from __future__ import annotations
 
-import io
+import logging
 import sqlite3
 import threading
 import time
@@ -30,17 +33,14 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.json as pa_json
 
-from boomerang.events.schema import EVENT_SCHEMA
+from boomerang.ingest import rows as inbox_rows
 from boomerang.ingest.segment import ROW_FIELDS, Rejection, Row
 
+log = logging.getLogger(__name__)
+
 _CHUNK = 500
-_TIME_FIELDS = frozenset({"timestamp", "original_timestamp", "sent_at", "received_at"})
 KEEP_REJECTIONS = 1000
-_PAYLOAD_SCHEMA = pa.schema(
-    [pa.field(name, pa.int64() if name in _TIME_FIELDS else pa.string()) for name in ROW_FIELDS]
-)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS rejections (
     at INTEGER NOT NULL,
     write_key_id TEXT,
     message_id TEXT,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    seq INTEGER NOT NULL,  -- where it was in pending
+    message_id TEXT,
+    write_key_id TEXT,
+    payload BLOB NOT NULL,  -- the row as it was stored
     reason TEXT NOT NULL
 );
 """
@@ -116,6 +125,14 @@ class RejectionRecord:
     write_key_id: str | None
     message_id: str | None
     reason: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What :meth:`Inbox.replay_quarantine` did: rows put back in pending, rows kept."""
+
+    moved: int
+    kept: int
 
 
 class Inbox:
@@ -249,29 +266,41 @@ class Inbox:
         return int(row[0])
 
     def read_pending(self, *, limit: int) -> PendingBatch | None:
-        """The oldest ``limit`` pending events as an Arrow table in the event store's schema."""
-        with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT seq, payload FROM pending ORDER BY seq LIMIT ?", (limit,)
-            ).fetchall()
-        if not rows:
-            self._pending = 0
-            return None
-        # Arrow's C++ JSON reader turns the payloads into columns without a Python loop.
-        raw = pa_json.read_json(
-            io.BytesIO(b"\n".join(r[1] for r in rows)),
-            parse_options=pa_json.ParseOptions(explicit_schema=_PAYLOAD_SCHEMA),
-        )
-        table = pa.table(
-            {
-                f.name: raw.column(f.name).cast(f.type)
-                if f.name in _TIME_FIELDS
-                else raw.column(f.name)
-                for f in EVENT_SCHEMA
-            },
-            schema=EVENT_SCHEMA.with_metadata(None),
-        )
-        return PendingBatch(max_seq=int(rows[-1][0]), table=table)
+        """The oldest ``limit`` pending events as an Arrow table in the event store's schema.
+
+        A row that cannot be read is moved to the quarantine (with the reason), never left
+        to fail every move: the others are returned.
+        """
+        while True:
+            with self._read_lock:
+                fetched = self._reader.execute(
+                    "SELECT seq, payload, message_id, write_key_id FROM pending "
+                    "ORDER BY seq LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            if not fetched:
+                self._pending = 0
+                return None
+            table, bad = inbox_rows.readable([inbox_rows.PendingRow(*r) for r in fetched])
+            if bad:
+                self._set_aside(bad)
+            if table is not None:
+                return PendingBatch(max_seq=int(fetched[-1][0]), table=table)
+
+    def _set_aside(self, bad: Sequence[inbox_rows.Unreadable]) -> None:
+        now = _now_micros()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO quarantine (at, seq, message_id, write_key_id, payload, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (now, u.row.seq, u.row.message_id, u.row.write_key_id, u.row.payload, u.reason)
+                    for u in bad
+                ],
+            )
+            conn.executemany("DELETE FROM pending WHERE seq = ?", [(u.row.seq,) for u in bad])
+        self._pending = max(0, self._pending - len(bad))
+        log.warning("ingest: %d unreadable rows quarantined: %s", len(bad), bad[0].reason)
 
     def begin_flush(self, batch: PendingBatch) -> str:
         """Journal a move of ``batch`` to the event store; returns the tag its files carry."""
@@ -346,6 +375,55 @@ class Inbox:
             RejectionRecord(datetime.fromtimestamp(at / 1_000_000, UTC), key, mid, reason)
             for at, key, mid, reason in rows
         ]
+
+    def quarantined(self) -> int:
+        """Rows set aside because the mover could not read them (see :meth:`read_pending`)."""
+        with self._read_lock:
+            return int(self._reader.execute("SELECT count(*) FROM quarantine").fetchone()[0])
+
+    def recent_quarantine(self, *, limit: int = 10) -> list[RejectionRecord]:
+        """The latest quarantined rows: when, whose, which message and why."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT at, write_key_id, message_id, reason FROM quarantine "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            RejectionRecord(datetime.fromtimestamp(at / 1_000_000, UTC), key, mid, reason)
+            for at, key, mid, reason in rows
+        ]
+
+    def replay_quarantine(self) -> Replay:
+        """Re-check every quarantined row (:func:`rows.recheck`): those that pass go back to
+        pending, to be moved like any other; the others stay, with today's reason."""
+        moved = kept = 0
+        last = 0
+        while True:
+            with self._read_lock:
+                batch = self._reader.execute(
+                    "SELECT id, message_id, write_key_id, payload FROM quarantine "
+                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, _CHUNK),
+                ).fetchall()
+            if not batch:
+                return Replay(moved, kept)
+            last = batch[-1][0]
+            verdicts = [(row, inbox_rows.recheck(bytes(row[3]))) for row in batch]
+            with self._transaction() as conn:
+                for (qid, message_id, key_id, payload), reason in verdicts:
+                    if reason is None:
+                        conn.execute(
+                            "INSERT INTO pending (message_id, payload, write_key_id) "
+                            "VALUES (?, ?, ?)",
+                            (message_id, payload, key_id),
+                        )
+                        conn.execute("DELETE FROM quarantine WHERE id = ?", (qid,))
+                    else:
+                        conn.execute("UPDATE quarantine SET reason = ? WHERE id = ?", (reason, qid))
+            passed = sum(reason is None for _, reason in verdicts)
+            moved, kept = moved + passed, kept + len(verdicts) - passed
+            self._pending += passed
 
     def seen_count(self) -> int:
         with self._read_lock:

@@ -247,7 +247,7 @@ def _contact_fields(traits: dict[str, Any]) -> dict[str, Any]:
 def _apply_identifies(*, session: Session, calls: pa.Table) -> tuple[int, int]:
     merged: dict[str, dict[str, Any]] = {}
     for row in _rows(calls, ["user_id", "traits"]):
-        if row["user_id"]:
+        if row["user_id"] and row["user_id"].strip():
             merged.setdefault(row["user_id"], {}).update(_load(row["traits"]))
     if not merged:
         return 0, 0
@@ -325,8 +325,10 @@ def _apply_groups(*, session: Session, calls: pa.Table) -> tuple[int, int, int, 
     members: dict[str, str] = {}  # user id -> group id, the latest call wins
     for row in _rows(calls, ["group_id", "user_id", "traits"]):
         group_id = row["group_id"]
+        if not group_id or not group_id.strip():  # refused at intake; older inboxes may hold one
+            continue
         merged.setdefault(group_id, {}).update(_load(row["traits"]))
-        if row["user_id"]:
+        if row["user_id"] and row["user_id"].strip():
             members[row["user_id"]] = group_id
     if not merged:
         return 0, 0, 0, 0
